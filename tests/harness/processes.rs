@@ -1,0 +1,54 @@
+//! Child processes that die with the test, and `tauri-driver` on free ports.
+
+use std::{
+    net::{TcpListener, TcpStream},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::{PATIENCE, display::Display};
+
+/// A child process killed (with its own children) when dropped.
+pub struct Guarded(pub Child);
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `tauri-driver` on `display` and waits until it accepts connections.
+pub fn start_tauri_driver(display: &Display) -> (Guarded, u16) {
+    let (port, native_port) = (free_port(), free_port());
+    let child = Command::new(tauri_driver())
+        .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+        .env("DISPLAY", display.name())
+        // No session bus: the single-instance plugin then launches normally.
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("tauri-driver did not start ({e}); scripts/test installs it"));
+    let driver = Guarded(child);
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < PATIENCE, "tauri-driver never listened on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (driver, port)
+}
+
+fn tauri_driver() -> std::path::PathBuf {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")))
+        .map(|home| home.join("bin/tauri-driver"));
+    match cargo_bin {
+        Some(path) if path.is_file() => path,
+        _ => "tauri-driver".into(),
+    }
+}

@@ -1,0 +1,15 @@
+// The window's only door to the Rust side: typed wrappers over Tauri's invoke and events,
+// using the declarations generated from the Rust types.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { STEP_CHANGED, type AppInfo, type Intent, type Step } from "./generated/ipc";
+
+export const appInfo = (): Promise<AppInfo> => invoke("app_info");
+
+export const currentStep = (): Promise<Step> => invoke("current_step");
+
+/** Resolves with the step the intent led to; rejects with a `CommandError`. */
+export const sendIntent = (intent: Intent): Promise<Step> => invoke("send_intent", { intent });
+
+export const onStepChanged = (render: (step: Step) => void): Promise<UnlistenFn> =>
+  listen<Step>(STEP_CHANGED, (event) => render(event.payload));
