@@ -67,7 +67,9 @@ ensure_ui_deps() {
   wanted="$(sha256sum "$ROOT/ui/package-lock.json" | cut -d' ' -f1)"
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && return
   say "installing the UI's npm packages"
-  (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error)
+  # Not `npm ci`: the lock file holds only the platform packages the registry served here,
+  # which `npm ci` takes for a stale lock. `--no-save` keeps the lock file as committed.
+  (cd "$ROOT/ui" && npm install --no-save --no-audit --no-fund --loglevel=error)
   echo "$wanted" >"$stamp"
 }
 

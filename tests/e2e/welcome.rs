@@ -14,7 +14,7 @@ async fn a_typed_address_is_checked_by_the_rust_side_and_its_answer_rendered() {
 
     // A name without a domain: the Rust side names the problem, the window words it.
     let input = app.find("#work-address").await;
-    input.send_keys(&format!("ada.lovelace{}", Key::Enter as char)).await.unwrap();
+    input.send_keys(&format!("ada.lovelace{}", char::from(Key::Enter))).await.unwrap();
     app.wait_for_text("#work-address-problem", "Add the @ and your company's domain, like name@company.com.").await;
     assert_eq!(input.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
     app.screenshot("2-welcome-missing-domain").await;
@@ -32,6 +32,11 @@ async fn a_typed_address_is_checked_by_the_rust_side_and_its_answer_rendered() {
     app.wait_for_text("h1", "Set up your security key").await;
     let kept = app.find("#work-address").await.prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("Ada.Lovelace@contoso.com"));
+
+    // The log shows the steps, not what the person typed.
+    let log = app.log();
+    assert!(log.contains(r#"step changed step="readyToSignIn""#), "{log}");
+    assert!(!log.to_lowercase().contains("lovelace"), "the typed address reached the log:\n{log}");
     app.close().await;
 }
 
@@ -79,16 +84,16 @@ async fn the_first_screen_works_by_keyboard_alone_with_a_visible_focus_ring() {
         json!("Your work email address")
     );
 
-    app.client.active_element().await.unwrap().send_keys(&(Key::Tab as char).to_string()).await.unwrap();
+    app.press(Key::Tab).await;
     assert_eq!(focused().await, json!("work-address"));
-    app.client.active_element().await.unwrap().send_keys("grace@contoso.com").await.unwrap();
-    app.client.active_element().await.unwrap().send_keys(&(Key::Tab as char).to_string()).await.unwrap();
+    app.type_text("grace@contoso.com").await;
+    app.press(Key::Tab).await;
     assert_eq!(focused().await, json!("button"));
     let ring = app.eval("const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]").await;
     assert_eq!(ring, json!(["solid", "4px"]), "the focused button shows a focus ring");
     app.screenshot("focus-ring").await;
 
-    app.client.active_element().await.unwrap().send_keys(&(Key::Enter as char).to_string()).await.unwrap();
+    app.press(Key::Enter).await;
     app.wait_for_text(".account", "grace@contoso.com").await;
     assert_eq!(focused().await, json!("h1"), "the new screen's heading takes focus");
     app.close().await;
@@ -110,3 +115,4 @@ async fn the_window_has_no_global_tauri_and_its_csp_blocks_inline_scripts() {
     assert_eq!(ran, json!(false), "an injected inline script ran despite the CSP");
     app.close().await;
 }
+

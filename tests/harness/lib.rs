@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element, key::Key};
 use serde_json::{Value, json};
 
 use crate::{display::Display, processes::Guarded};
@@ -37,8 +37,10 @@ impl App {
     /// Starts tap2key with `args` on a fresh display and connects to its main window.
     pub async fn launch(test: &str, args: &[&str]) -> App {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let artifacts = target_dir().join("e2e-artifacts").join(test);
+        std::fs::create_dir_all(&artifacts).unwrap();
         let display = Display::start();
-        let (driver, port) = processes::start_tauri_driver(&display);
+        let (driver, port) = processes::start_tauri_driver(&display, &artifacts.join("app.log"));
         let capabilities = json!({
             "browserName": "wry",
             "tauri:options": { "application": app_binary(), "args": args },
@@ -49,8 +51,6 @@ impl App {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .unwrap_or_else(|e| panic!("no WebDriver session with the tap2key window: {e}"));
-        let artifacts = target_dir().join("e2e-artifacts").join(test);
-        std::fs::create_dir_all(&artifacts).unwrap();
         App { client, artifacts, _driver: driver, _display: display, _turn: turn }
     }
 
@@ -78,6 +78,17 @@ impl App {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("{css} never read {expected:?}; last read {last:?}");
+    }
+
+    /// Presses `key` in whatever has the keyboard focus, as a keyboard-only user would.
+    pub async fn press(&self, key: Key) {
+        self.type_text(&char::from(key).to_string()).await;
+    }
+
+    /// Types `text` into whatever has the keyboard focus.
+    pub async fn type_text(&self, text: &str) {
+        let focused = self.client.active_element().await.expect("a focused element");
+        focused.send_keys(text).await.expect("typing");
     }
 
     /// Runs `script` in the window and returns its value.
@@ -114,6 +125,12 @@ impl App {
         let path = self.artifacts.join(format!("{name}.png"));
         std::fs::write(&path, png).unwrap();
         path
+    }
+
+    /// Everything the app (and the WebDriver processes) wrote so far, as kept in
+    /// `app.log` among the artifacts.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.artifacts.join("app.log")).unwrap_or_default()
     }
 
     pub async fn close(self) {

@@ -1,8 +1,10 @@
 //! Child processes that die with the test, and `tauri-driver` on free ports.
 
 use std::{
+    fs::File,
     net::{TcpListener, TcpStream},
     process::{Child, Command, Stdio},
+    path::Path,
     time::{Duration, Instant},
 };
 
@@ -23,14 +25,19 @@ pub fn free_port() -> u16 {
 }
 
 /// Starts `tauri-driver` on `display` and waits until it accepts connections.
-pub fn start_tauri_driver(display: &Display) -> (Guarded, u16) {
+/// The app's own output (it inherits the driver's) goes to `log`.
+pub fn start_tauri_driver(display: &Display, log: &Path) -> (Guarded, u16) {
     let (port, native_port) = (free_port(), free_port());
+    let log = File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
     let child = Command::new(tauri_driver())
         .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
         .env("DISPLAY", display.name())
         // No session bus: the single-instance plugin then launches normally.
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .spawn()
         .unwrap_or_else(|e| panic!("tauri-driver did not start ({e}); scripts/test installs it"));
     let driver = Guarded(child);

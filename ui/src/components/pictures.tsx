@@ -5,10 +5,17 @@
 export function KeyAndPass() {
   return (
     <svg class="picture" viewBox="0 0 320 240" aria-hidden="true" focusable="false">
-      <rect x="20" y="70" width="190" height="120" rx="14" class="pic-card" />
-      <rect x="40" y="94" width="80" height="12" rx="6" class="pic-line" />
-      <rect x="40" y="150" width="150" height="22" rx="6" class="pic-code" />
-      <text x="48" y="167" class="pic-code-text">
+      <rect x="6" y="70" width="180" height="120" rx="14" class="pic-card" />
+      <text class="pic-card-title">
+        <tspan x="22" y="100">
+          Temporary
+        </tspan>
+        <tspan x="22" y="118">
+          Access Pass
+        </tspan>
+      </text>
+      <rect x="22" y="146" width="140" height="26" rx="6" class="pic-code" />
+      <text x="32" y="165" class="pic-code-text">
         ••••-••••
       </text>
       <g transform="rotate(-18 250 120)">
