@@ -17,9 +17,13 @@ pub fn app_info(mode: State<'_, Mode>) -> AppInfo {
     AppInfo { version: env!("CARGO_PKG_VERSION").into(), mode: *mode }
 }
 
+/// The window asks for this once it has loaded, so its log line marks "first screen up"
+/// (scripts/measure times start-up by it).
 #[tauri::command]
 pub fn current_step(session: State<'_, CurrentSession>) -> Step {
-    lock(&session).step().clone()
+    let step = lock(&session).step().clone();
+    tracing::debug!(step = step.name(), "window asked for the current step");
+    step
 }
 
 /// Applies the intent and returns the resulting step, which is also broadcast as
