@@ -1,0 +1,281 @@
+//! Physical keys over USB HID, through ctap-hid-fido2.
+//!
+//! What that crate hides shapes this file: its errors are text (the CTAP status is parsed
+//! back out of them), it prints "touch the sensor" unless told not to, it reports no
+//! keepalives (so "touch needed" is announced when a request that needs a touch is sent),
+//! it takes a PIN rather than a token for makeCredential and getAssertion (it gets a CTAP
+//! 2.0 token for each call itself), and it hashes the clientDataJSON itself.
+
+use std::sync::Arc;
+
+use ctap_hid_fido2::{
+    FidoKeyHid, HidParam, LibCfg,
+    fidokey::{
+        CredentialExtension, GetAssertionArgsBuilder, MakeCredentialArgsBuilder,
+        credential_management::credential_management_params::CredentialProtectionPolicy,
+    },
+    public_key_credential_descriptor::PublicKeyCredentialDescriptor,
+    public_key_credential_user_entity::PublicKeyCredentialUserEntity,
+};
+
+use crate::{
+    attestation_object,
+    ctaphid::CancelToken,
+    error::KeyError,
+    info::{AuthenticatorInfo, DEFAULT_MIN_PIN_LENGTH},
+    key::{Assertion, Events, GetAssertionRequest, Key, KeyEvent, MakeCredentialRequest, NewCredential, PinRetries},
+    pin_protocol::Pin,
+};
+
+/// A FIDO2 key on USB, by its hidraw path.
+pub struct UsbKey {
+    device: Arc<FidoKeyHid>,
+    path: String,
+}
+
+/// The library's settings: silent (its messages would land on our stdout) and CTAP 2.1
+/// credential management rather than the 2.1-PRE prototype.
+fn library_config() -> LibCfg {
+    let mut config = LibCfg::init();
+    config.enable_log = false;
+    config.enable_keep_alive_msg = false;
+    config.keep_alive_msg = String::new();
+    config.use_pre_credential_management = false;
+    config
+}
+
+/// The hidraw paths of the FIDO keys plugged in now. Never blocks; empty with no key.
+pub fn connected_paths() -> Vec<String> {
+    ctap_hid_fido2::get_fidokey_devices()
+        .into_iter()
+        .filter_map(|device| match device.param {
+            HidParam::Path(path) => Some(path),
+            HidParam::VidPid { .. } => None,
+        })
+        .collect()
+}
+
+impl UsbKey {
+    pub fn open(path: &str) -> Result<Self, KeyError> {
+        let config = library_config();
+        let mut device = FidoKeyHid::new(&[HidParam::Path(path.to_owned())], &config).map_err(|e| {
+            if connected_paths().iter().any(|p| p == path) {
+                KeyError::Transport(format!("{path} could not be opened (permissions?): {e}"))
+            } else {
+                KeyError::Removed
+            }
+        })?;
+        // PIN protocol 2 where the key offers it; ctap-hid-fido2 defaults to 1.
+        device.set_pin_uv_auth_protocol_two().map_err(|e| usb_error(&e))?;
+        Ok(Self { device: Arc::new(device), path: path.to_owned() })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Runs a request that waits for a touch, cancelling it from a watcher thread when
+    /// `cancel` fires (CTAPHID_CANCEL on the device's channel).
+    fn with_cancel<R>(&self, cancel: &CancelToken, run: impl FnOnce(&FidoKeyHid) -> Result<R, String>) -> Result<R, KeyError> {
+        let done = CancelToken::new();
+        let watcher = {
+            let (device, cancel, done) = (self.device.clone(), cancel.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.is_cancelled() {
+                    if cancel.is_cancelled() {
+                        let _ = device.cancel_selection();
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            })
+        };
+        let result = run(&self.device).map_err(|e| usb_error(&e));
+        done.cancel();
+        let _ = watcher.join();
+        result
+    }
+}
+
+impl Key for UsbKey {
+    fn info(&mut self) -> Result<AuthenticatorInfo, KeyError> {
+        let info = self.device.get_info().map_err(|e| usb_error(&e))?;
+        let aaguid = info.aaguid.as_slice().try_into().map_err(|_| KeyError::Protocol("aaguid is not 16 bytes".into()))?;
+        let algorithms = info
+            .algorithms
+            .iter()
+            .filter(|(name, _)| name == "alg")
+            .filter_map(|(_, value)| value.parse().ok())
+            .collect();
+        Ok(AuthenticatorInfo {
+            versions: info.versions,
+            extensions: info.extensions,
+            aaguid,
+            options: info.options.into_iter().collect(),
+            max_msg_size: u64::try_from(info.max_msg_size).ok().filter(|&s| s > 0),
+            pin_uv_auth_protocols: info.pin_uv_auth_protocols.iter().filter_map(|&p| u8::try_from(p).ok()).collect(),
+            transports: info.transports,
+            algorithms,
+            force_pin_change: info.force_pin_change,
+            // Absent reads as 0 in ctap-hid-fido2; CTAP's default is 4.
+            min_pin_length: usize::try_from(info.min_pin_length).ok().filter(|&l| l > 0).unwrap_or(DEFAULT_MIN_PIN_LENGTH),
+            firmware_version: Some(info.firmware_version.into()).filter(|&v| v > 0),
+            remaining_discoverable_credentials: Some(info.remaining_discoverable_credentials.into()).filter(|&r| r > 0),
+        })
+    }
+
+    fn pin_retries(&mut self) -> Result<PinRetries, KeyError> {
+        let retries = self.device.get_pin_retries().map_err(|e| usb_error(&e))?;
+        // ctap-hid-fido2 drops powerCycleState; a key that wants re-plugging says so with
+        // PIN_AUTH_BLOCKED on the next attempt instead.
+        Ok(PinRetries { retries: u8::try_from(retries).unwrap_or(0), power_cycle_required: false })
+    }
+
+    fn set_pin(&mut self, pin: &Pin) -> Result<(), KeyError> {
+        self.device.set_new_pin(pin.as_str()).map_err(|e| usb_error(&e))
+    }
+
+    fn change_pin(&mut self, current: &Pin, new: &Pin) -> Result<(), KeyError> {
+        let result = self.device.change_pin(current.as_str(), new.as_str()).map_err(|e| usb_error(&e));
+        result.map_err(|error| self.with_retries(error))
+    }
+
+    fn verify_pin(&mut self, pin: &Pin, _rp_id: &str) -> Result<(), KeyError> {
+        // ctap-hid-fido2 fetches its own token per ceremony, so this only checks the PIN.
+        match self.device.get_pin_token(pin.as_str()).map_err(|e| usb_error(&e)) {
+            Ok(_token) => Ok(()),
+            Err(KeyError::PinPolicyViolation) => Err(KeyError::PinChangeRequired),
+            Err(error) => Err(self.with_retries(error)),
+        }
+    }
+
+    fn make_credential(&mut self, request: &MakeCredentialRequest, pin: Option<&Pin>, events: Events<'_>, cancel: &CancelToken) -> Result<NewCredential, KeyError> {
+        let user = PublicKeyCredentialUserEntity::new(Some(&request.user_id), Some(&request.user_name), Some(&request.user_display_name));
+        let mut builder = MakeCredentialArgsBuilder::new(&request.rp_id, &request.client_data_json).user_entity(&user);
+        builder = match pin {
+            Some(pin) => builder.pin(pin.as_str()),
+            None => builder.without_pin_and_uv(),
+        };
+        if request.resident_key {
+            builder = builder.resident_key();
+        }
+        for id in &request.exclude_list {
+            builder = builder.exclude_authenticator(id);
+        }
+        let mut extensions = Vec::new();
+        if request.hmac_secret {
+            extensions.push(CredentialExtension::HmacSecret(Some(true)));
+        }
+        if let Some(level) = request.cred_protect {
+            extensions.push(CredentialExtension::CredProtect(Some(cred_protect_policy(level))));
+        }
+        if !extensions.is_empty() {
+            builder = builder.extensions(&extensions);
+        }
+        let args = builder.build();
+        events(KeyEvent::TouchNeeded);
+        let attestation = self.with_cancel(cancel, |device| device.make_credential_with_args(&args).map_err(|e| e.to_string()))?;
+        let attestation_object = attestation_object::build(
+            &attestation.fmt,
+            &attestation.auth_data,
+            attestation.attstmt_alg,
+            &attestation.attstmt_sig,
+            &attestation.attstmt_x5c,
+        )?;
+        Ok(NewCredential { credential_id: attestation.credential_descriptor.id, attestation_object, authenticator_data: attestation.auth_data })
+    }
+
+    fn get_assertion(&mut self, request: &GetAssertionRequest, pin: Option<&Pin>, events: Events<'_>, cancel: &CancelToken) -> Result<Assertion, KeyError> {
+        let mut builder = GetAssertionArgsBuilder::new(&request.rp_id, &request.client_data_json);
+        builder = match pin {
+            Some(pin) => builder.pin(pin.as_str()),
+            None => builder.without_pin_and_uv(),
+        };
+        for id in &request.allow_list {
+            builder = builder.add_credential_id(id);
+        }
+        let args = builder.build();
+        events(KeyEvent::TouchNeeded);
+        let mut assertions = self.with_cancel(cancel, |device| device.get_assertion_with_args(&args).map_err(|e| e.to_string()))?;
+        let assertion = if assertions.is_empty() { return Err(KeyError::NoCredentials) } else { assertions.remove(0) };
+        Ok(Assertion {
+            credential_id: assertion.credential_id,
+            authenticator_data: assertion.auth_data,
+            signature: assertion.signature,
+            user_handle: Some(assertion.user.id).filter(|id| !id.is_empty()),
+        })
+    }
+
+    fn delete_credential(&mut self, credential_id: &[u8], pin: &Pin) -> Result<(), KeyError> {
+        let descriptor = PublicKeyCredentialDescriptor { id: credential_id.to_vec(), ctype: "public-key".into() };
+        self.device.credential_management_delete_credential(Some(pin.as_str()), descriptor).map_err(|e| usb_error(&e))
+    }
+
+    fn select(&mut self, events: Events<'_>, cancel: &CancelToken) -> Result<(), KeyError> {
+        events(KeyEvent::TouchNeeded);
+        self.with_cancel(cancel, |device| device.selection().map_err(|e| e.to_string()))
+    }
+
+    fn wink(&mut self) -> Result<(), KeyError> {
+        self.device.wink().map_err(|e| usb_error(&e))
+    }
+}
+
+impl UsbKey {
+    fn with_retries(&mut self, error: KeyError) -> KeyError {
+        match error {
+            KeyError::PinInvalid { .. } => match self.pin_retries() {
+                Ok(retries) => KeyError::PinInvalid { retries_left: retries.retries },
+                Err(other) => other,
+            },
+            other => other,
+        }
+    }
+}
+
+fn cred_protect_policy(level: u8) -> CredentialProtectionPolicy {
+    match level {
+        3 => CredentialProtectionPolicy::UserVerificationRequired,
+        2 => CredentialProtectionPolicy::UserVerificationOptionalWithCredentialIdList,
+        _ => CredentialProtectionPolicy::UserVerificationOptional,
+    }
+}
+
+/// ctap-hid-fido2 reports a CTAP status only inside its message, as
+/// "response_status err = 0x31 CTAP2_ERR_PIN_INVALID ...".
+fn usb_error(error: &dyn std::fmt::Display) -> KeyError {
+    let message = error.to_string();
+    match status_in(&message) {
+        Some(status) => KeyError::from_status(status),
+        None if message.contains("write error") || message.contains("read err") => KeyError::Removed,
+        None => KeyError::Transport(message),
+    }
+}
+
+fn status_in(message: &str) -> Option<u8> {
+    let rest = message.split("response_status err = 0x").nth(1)?;
+    let hex: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    u8::from_str_radix(&hex, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_the_ctap_status_from_ctap_hid_fido2_messages() {
+        let error = |m: &str| usb_error(&m);
+        assert_eq!(error("response_status err = 0x31 CTAP2_ERR_PIN_INVALID   PIN Invalid."), KeyError::PinInvalid { retries_left: 0 });
+        assert_eq!(error("response_status err = 0x2F CTAP2_ERR_USER_ACTION_TIMEOUT   Timeout waiting for user interaction."), KeyError::UserActionTimeout);
+        assert_eq!(error("response_status err = 0x3"), KeyError::Ctap(0x03));
+        assert_eq!(error("write error"), KeyError::Removed);
+        assert!(matches!(error("Failed to open device."), KeyError::Transport(_)));
+    }
+
+    #[test]
+    fn with_no_key_plugged_in_enumeration_is_empty_and_opening_says_removed() {
+        // This machine has no FIDO device; on one that has, the path below still does not exist.
+        assert!(connected_paths().iter().all(|p| p.starts_with("/dev/")));
+        assert!(matches!(UsbKey::open("/dev/hidraw-does-not-exist"), Err(KeyError::Removed)));
+    }
+}

@@ -1,0 +1,183 @@
+//! The client against the virtual key, over real CTAPHID reports and CTAP2 CBOR: every
+//! operation onboarding uses, and every error it can meet.
+
+use std::time::Duration;
+
+use tap2key_keys::{
+    CancelToken, GetAssertionRequest, Key, KeyError, KeyEvent, MakeCredentialRequest, Pin,
+    client::CtapClient,
+    virtual_key::{self, VirtualTransport},
+};
+use tap2key_virtual_key::{TouchPolicy, VirtualKey, VirtualKeyConfig};
+
+const RP: &str = "login.microsoft.com";
+
+fn key_with(config: VirtualKeyConfig) -> (VirtualKey, CtapClient<VirtualTransport>) {
+    let key = VirtualKey::new(config).unwrap();
+    let client = virtual_key::open(key.plug_in()).unwrap();
+    (key, client)
+}
+
+fn blank_key() -> (VirtualKey, CtapClient<VirtualTransport>) {
+    key_with(VirtualKeyConfig::default())
+}
+
+fn pin(text: &str) -> Pin {
+    Pin::new(text, 4).unwrap()
+}
+
+fn registration(user: &[u8], exclude: Vec<Vec<u8>>) -> MakeCredentialRequest {
+    MakeCredentialRequest {
+        client_data_json: br#"{"type":"webauthn.create"}"#.to_vec(),
+        rp_id: RP.into(),
+        rp_name: Some("Microsoft".into()),
+        user_id: user.to_vec(),
+        user_name: "ada@contoso.com".into(),
+        user_display_name: "Ada Lovelace".into(),
+        exclude_list: exclude,
+        resident_key: true,
+        hmac_secret: true,
+        cred_protect: Some(1),
+    }
+}
+
+fn sign_in(allow: Vec<Vec<u8>>) -> GetAssertionRequest {
+    GetAssertionRequest { client_data_json: br#"{"type":"webauthn.get"}"#.to_vec(), rp_id: RP.into(), allow_list: allow }
+}
+
+fn no_events() -> impl FnMut(KeyEvent) {
+    |_| {}
+}
+
+#[test]
+fn a_blank_key_gets_a_pin_a_passkey_and_signs_in_with_it() {
+    let (key, mut client) = blank_key();
+    let info = client.info().unwrap();
+    assert_eq!(info.client_pin(), Some(false));
+    assert_eq!(info.aaguid, key.model().aaguid);
+    assert!(info.supports_permissions());
+
+    client.set_pin(&pin("1234")).unwrap();
+    assert_eq!(client.info().unwrap().client_pin(), Some(true));
+    assert_eq!(client.pin_retries().unwrap().retries, 8);
+
+    client.verify_pin(&pin("1234"), RP).unwrap();
+    let mut touches = 0;
+    let credential = client
+        .make_credential(&registration(b"user-1", vec![]), Some(&pin("1234")), &mut |e| touches += (e == KeyEvent::TouchNeeded) as usize, &CancelToken::new())
+        .unwrap();
+    assert!(touches >= 1, "the client heard the key ask for a touch");
+    assert_eq!(key.credentials().len(), 1);
+    assert_eq!(key.credentials()[0].id, credential.credential_id);
+
+    let assertion = client
+        .get_assertion(&sign_in(vec![credential.credential_id.clone()]), Some(&pin("1234")), &mut no_events(), &CancelToken::new())
+        .unwrap();
+    assert_eq!(assertion.credential_id, credential.credential_id);
+    assert_eq!(assertion.user_handle.as_deref(), Some(&b"user-1"[..]));
+    assert_eq!(assertion.authenticator_data[32] & 0x05, 0x05, "UP and UV set");
+
+    client.delete_credential(&credential.credential_id, &pin("1234")).unwrap();
+    assert!(key.credentials().is_empty());
+}
+
+#[test]
+fn wrong_pins_count_down_block_until_replug_and_finally_block_the_key() {
+    let (key, mut client) = blank_key();
+    client.set_pin(&pin("1234")).unwrap();
+    assert_eq!(client.verify_pin(&pin("9999"), RP), Err(KeyError::PinInvalid { retries_left: 7 }));
+    assert_eq!(client.verify_pin(&pin("9999"), RP), Err(KeyError::PinInvalid { retries_left: 6 }));
+    assert_eq!(client.verify_pin(&pin("9999"), RP), Err(KeyError::PinAuthBlocked));
+    // Blocked until re-inserted, even with the right PIN, and without costing a retry.
+    assert_eq!(client.verify_pin(&pin("1234"), RP), Err(KeyError::PinAuthBlocked));
+    assert_eq!(key.pin_retries(), 5);
+
+    let mut client = virtual_key::open(key.plug_in()).unwrap();
+    client.verify_pin(&pin("1234"), RP).unwrap();
+    assert_eq!(key.pin_retries(), 8, "a right PIN restores the count");
+    for round in 0..3 {
+        for _ in 0..2 {
+            client.verify_pin(&pin("0000"), RP).unwrap_err();
+        }
+        client = virtual_key::open(key.plug_in()).unwrap();
+        assert_eq!(key.pin_retries(), 8 - 2 * (round + 1));
+    }
+    client.verify_pin(&pin("0000"), RP).unwrap_err();
+    assert_eq!(client.verify_pin(&pin("0000"), RP), Err(KeyError::PinBlocked));
+    assert_eq!(client.verify_pin(&pin("1234"), RP), Err(KeyError::PinBlocked));
+}
+
+#[test]
+fn a_key_already_registered_is_refused_after_a_touch() {
+    let (key, mut client) = blank_key();
+    client.set_pin(&pin("1234")).unwrap();
+    let first = client.make_credential(&registration(b"u", vec![]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    let again = client.make_credential(&registration(b"u", vec![first.credential_id.clone()]), Some(&pin("1234")), &mut no_events(), &CancelToken::new());
+    assert_eq!(again, Err(KeyError::CredentialExcluded));
+    assert_eq!(key.credentials().len(), 1);
+}
+
+#[test]
+fn a_pin_protected_key_wants_the_pin_for_a_passkey() {
+    let (_key, mut client) = blank_key();
+    client.set_pin(&pin("1234")).unwrap();
+    let result = client.make_credential(&registration(b"u", vec![]), None, &mut no_events(), &CancelToken::new());
+    assert_eq!(result, Err(KeyError::PinRequired));
+}
+
+#[test]
+fn the_key_enforces_its_minimum_pin_length() {
+    let (_key, mut client) = key_with(VirtualKeyConfig { min_pin_length: 6, ..VirtualKeyConfig::default() });
+    assert_eq!(client.info().unwrap().min_pin_length, 6);
+    assert_eq!(client.set_pin(&pin("12345")), Err(KeyError::PinPolicyViolation));
+    client.set_pin(&pin("123456")).unwrap();
+}
+
+#[test]
+fn a_forced_pin_change_blocks_tokens_until_the_pin_is_changed() {
+    let (key, mut client) = blank_key();
+    client.set_pin(&pin("1234")).unwrap();
+    key.force_pin_change();
+    assert!(client.info().unwrap().force_pin_change);
+    assert_eq!(client.verify_pin(&pin("1234"), RP), Err(KeyError::PinChangeRequired));
+    assert_eq!(client.change_pin(&pin("1234"), &pin("1234")), Err(KeyError::PinPolicyViolation));
+    client.change_pin(&pin("1234"), &pin("5678")).unwrap();
+    assert!(!client.info().unwrap().force_pin_change);
+    client.verify_pin(&pin("5678"), RP).unwrap();
+}
+
+#[test]
+fn nobody_touching_the_key_times_out_and_a_cancel_stops_the_wait() {
+    let (key, mut client) = key_with(VirtualKeyConfig { touch: TouchPolicy::Never, touch_timeout: Duration::from_millis(400), ..VirtualKeyConfig::default() });
+    let result = client.make_credential(&registration(b"u", vec![]), None, &mut no_events(), &CancelToken::new());
+    assert_eq!(result, Err(KeyError::UserActionTimeout));
+    assert!(key.credentials().is_empty());
+
+    key.touch().set_policy(TouchPolicy::WhenPressed);
+    let cancel = CancelToken::new();
+    let canceller = cancel.clone();
+    let result = client.make_credential(&registration(b"u", vec![]), None, &mut move |_| canceller.cancel(), &cancel);
+    assert_eq!(result, Err(KeyError::Cancelled));
+    assert!(key.credentials().is_empty());
+}
+
+#[test]
+fn pulling_the_key_out_mid_touch_is_reported_as_removed() {
+    let (key, mut client) = key_with(VirtualKeyConfig { touch: TouchPolicy::WhenPressed, ..VirtualKeyConfig::default() });
+    let device = key.plug_in();
+    let mut client2 = virtual_key::open(device.clone()).unwrap();
+    drop(client.info());
+    let result = client2.make_credential(&registration(b"u", vec![]), None, &mut |_| { device.unplug(); }, &CancelToken::new());
+    assert_eq!(result, Err(KeyError::Removed));
+    assert!(key.credentials().is_empty());
+}
+
+#[test]
+fn selection_waits_for_a_touch() {
+    let (key, mut client) = key_with(VirtualKeyConfig { touch: TouchPolicy::After(Duration::from_millis(200)), ..VirtualKeyConfig::default() });
+    let mut asked = false;
+    client.select(&mut |e| asked |= e == KeyEvent::TouchNeeded, &CancelToken::new()).unwrap();
+    assert!(asked);
+    client.wink().unwrap();
+    assert_eq!(key.winks(), 1);
+}

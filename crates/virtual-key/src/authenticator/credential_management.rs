@@ -1,0 +1,186 @@
+//! authenticatorCredentialManagement (0x0A): count, list and delete discoverable
+//! credentials (CTAP 2.1 §6.8), which is how a failed registration is cleaned up.
+
+use ciborium::Value;
+use sha2::{Digest, Sha256};
+
+use super::{
+    Authenticator, cose_public_key,
+    cbor::{Params, bytes, bytes_field, encode, int, text},
+    get_assertion::user_entity,
+    pin_protocol::permission,
+    status::{CtapResult, Status},
+};
+use crate::state::Credential;
+
+/// What enumerateRPsGetNextRP / enumerateCredentialsGetNextCredential continue.
+pub(super) enum Enumeration {
+    RelyingParties(Vec<String>),
+    Credentials(Vec<Vec<u8>>),
+}
+
+const GET_METADATA: u64 = 0x01;
+const ENUMERATE_RPS_BEGIN: u64 = 0x02;
+const ENUMERATE_RPS_NEXT: u64 = 0x03;
+const ENUMERATE_CREDENTIALS_BEGIN: u64 = 0x04;
+const ENUMERATE_CREDENTIALS_NEXT: u64 = 0x05;
+const DELETE_CREDENTIAL: u64 = 0x06;
+
+impl Authenticator {
+    pub(super) fn credential_management(&mut self, params: &Params) -> CtapResult<Option<Value>> {
+        let subcommand = Params::required(params.uint(0x01))?;
+        let continuing = self.enumeration.take();
+        match subcommand {
+            ENUMERATE_RPS_NEXT => return self.next_rp(continuing).map(Some),
+            ENUMERATE_CREDENTIALS_NEXT => return self.next_credential(continuing).map(Some),
+            GET_METADATA | ENUMERATE_RPS_BEGIN | ENUMERATE_CREDENTIALS_BEGIN | DELETE_CREDENTIAL => {}
+            _ => return Err(Status::InvalidSubcommand),
+        }
+        let sub_params = params.get(0x02);
+        self.authorize(params, subcommand, sub_params)?;
+        let sub_map = sub_params.and_then(Value::as_map).map(Vec::as_slice).unwrap_or_default();
+        match subcommand {
+            GET_METADATA => Ok(Some(self.metadata())),
+            ENUMERATE_RPS_BEGIN => self.first_rp().map(Some),
+            ENUMERATE_CREDENTIALS_BEGIN => {
+                let rp_id_hash = sub_map.iter().find(|(k, _)| *k == int(0x01)).and_then(|(_, v)| v.as_bytes());
+                self.first_credential(rp_id_hash.ok_or(Status::MissingParameter)?).map(Some)
+            }
+            _ => {
+                let descriptor = sub_map.iter().find(|(k, _)| *k == int(0x02)).and_then(|(_, v)| v.as_map());
+                let id = bytes_field(descriptor.ok_or(Status::MissingParameter)?, "id")?.ok_or(Status::MissingParameter)?;
+                self.delete(id).map(|()| None)
+            }
+        }
+    }
+
+    /// pinUvAuthParam = authenticate(token, subCommand ‖ CBOR(subCommandParams)), and the
+    /// token must carry the cm permission; RP-bound tokens see only their own RP.
+    fn authorize(&mut self, params: &Params, subcommand: u64, sub_params: Option<&Value>) -> CtapResult<()> {
+        let param = params.bytes(0x04)?.ok_or(Status::PuatRequired)?;
+        let protocol = self.pin_protocol(params, true, 0x03)?.expect("required above");
+        let mut message = vec![subcommand as u8];
+        if let Some(sub_params) = sub_params {
+            message.extend_from_slice(&encode(sub_params.clone()));
+        }
+        let bound_rp = self.token.rp_id().map(str::to_owned);
+        self.token.verify(protocol, &message, param, permission::CREDENTIAL_MANAGEMENT, None)?;
+        let allowed = match (subcommand, bound_rp) {
+            (_, None) => true,
+            (GET_METADATA | ENUMERATE_RPS_BEGIN, Some(_)) => false,
+            (_, Some(rp_id)) => self.rp_of_request(sub_params).is_none_or(|rp| rp == rp_id),
+        };
+        if allowed { Ok(()) } else { Err(Status::PinAuthInvalid) }
+    }
+
+    fn rp_of_request(&self, sub_params: Option<&Value>) -> Option<String> {
+        let map = sub_params?.as_map()?;
+        let hash = map.iter().find(|(k, _)| *k == int(0x01)).and_then(|(_, v)| v.as_bytes());
+        let descriptor = map.iter().find(|(k, _)| *k == int(0x02)).and_then(|(_, v)| v.as_map());
+        let id = descriptor.and_then(|d| bytes_field(d, "id").ok().flatten());
+        self.shared.read(|state| {
+            state
+                .credentials
+                .iter()
+                .find(|c| hash.is_some_and(|h| Sha256::digest(c.rp_id.as_bytes()).as_slice() == h.as_slice()) || id == Some(c.id.as_slice()))
+                .map(|c| c.rp_id.clone())
+        })
+    }
+
+    fn metadata(&self) -> Value {
+        let existing = self.shared.read(|state| state.credentials.iter().filter(|c| c.discoverable).count());
+        let remaining = self.shared.config.max_credentials.saturating_sub(existing);
+        Value::Map(vec![(int(0x01), int(existing as i64)), (int(0x02), int(remaining as i64))])
+    }
+
+    fn first_rp(&mut self) -> CtapResult<Value> {
+        let mut rps: Vec<String> = self.shared.read(|state| {
+            let mut rps: Vec<String> = state.credentials.iter().filter(|c| c.discoverable).map(|c| c.rp_id.clone()).collect();
+            rps.sort();
+            rps.dedup();
+            rps
+        });
+        if rps.is_empty() {
+            return Err(Status::NoCredentials);
+        }
+        let total = rps.len();
+        let first = rps.remove(0);
+        let mut response = self.rp_entry(&first);
+        response.push((int(0x05), int(total as i64)));
+        self.enumeration = Some(Enumeration::RelyingParties(rps));
+        Ok(Value::Map(response))
+    }
+
+    fn next_rp(&mut self, continuing: Option<Enumeration>) -> CtapResult<Value> {
+        let Some(Enumeration::RelyingParties(mut rest)) = continuing else { return Err(Status::NotAllowed) };
+        if rest.is_empty() {
+            return Err(Status::NotAllowed);
+        }
+        let next = rest.remove(0);
+        let response = self.rp_entry(&next);
+        self.enumeration = Some(Enumeration::RelyingParties(rest));
+        Ok(Value::Map(response))
+    }
+
+    fn rp_entry(&self, rp_id: &str) -> Vec<(Value, Value)> {
+        let name = self.shared.read(|s| s.credentials.iter().find(|c| c.rp_id == rp_id).and_then(|c| c.rp_name.clone()));
+        let mut rp = vec![(text("id"), text(rp_id))];
+        if let Some(name) = name {
+            rp.push((text("name"), text(&name)));
+        }
+        vec![(int(0x03), Value::Map(rp)), (int(0x04), bytes(&Sha256::digest(rp_id.as_bytes())))]
+    }
+
+    fn first_credential(&mut self, rp_id_hash: &[u8]) -> CtapResult<Value> {
+        let mut ids: Vec<Vec<u8>> = self.shared.read(|state| {
+            state
+                .credentials
+                .iter()
+                .filter(|c| c.discoverable && Sha256::digest(c.rp_id.as_bytes()).as_slice() == rp_id_hash)
+                .map(|c| c.id.clone())
+                .collect()
+        });
+        if ids.is_empty() {
+            return Err(Status::NoCredentials);
+        }
+        let total = ids.len();
+        let first = ids.remove(0);
+        let mut response = self.credential_entry(&first)?;
+        response.push((int(0x09), int(total as i64)));
+        self.enumeration = Some(Enumeration::Credentials(ids));
+        Ok(Value::Map(response))
+    }
+
+    fn next_credential(&mut self, continuing: Option<Enumeration>) -> CtapResult<Value> {
+        let Some(Enumeration::Credentials(mut rest)) = continuing else { return Err(Status::NotAllowed) };
+        if rest.is_empty() {
+            return Err(Status::NotAllowed);
+        }
+        let next = rest.remove(0);
+        let response = self.credential_entry(&next)?;
+        self.enumeration = Some(Enumeration::Credentials(rest));
+        Ok(Value::Map(response))
+    }
+
+    fn credential_entry(&self, id: &[u8]) -> CtapResult<Vec<(Value, Value)>> {
+        self.shared.read(|state| {
+            let credential: &Credential = state.credentials.iter().find(|c| c.id == id).ok_or(Status::NoCredentials)?;
+            Ok(vec![
+                (int(0x06), user_entity(credential, true)),
+                (int(0x07), Value::Map(vec![(text("id"), bytes(&credential.id)), (text("type"), text("public-key"))])),
+                (int(0x08), cose_public_key(&credential.private_key)),
+                (int(0x0A), int(credential.cred_protect.into())),
+            ])
+        })
+    }
+
+    fn delete(&mut self, id: &[u8]) -> CtapResult<()> {
+        self.shared.try_update(|state| {
+            let before = state.credentials.len();
+            state.credentials.retain(|c| !(c.discoverable && c.id == id));
+            if state.credentials.len() == before { Err(Status::NoCredentials) } else { Ok(()) }
+        })?;
+        tracing::info!("credential deleted");
+        Ok(())
+    }
+}
