@@ -27,6 +27,7 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 
 mod command {
     pub const GET_INFO: u8 = 0x04;
+    pub const RESET: u8 = 0x07;
     pub const CREDENTIAL_MANAGEMENT: u8 = 0x0A;
     pub const CREDENTIAL_MANAGEMENT_PREVIEW: u8 = 0x41;
     pub const SELECTION: u8 = 0x0B;
@@ -50,6 +51,43 @@ impl<T: HidTransport> CtapClient<T> {
 
     pub fn into_transport(self) -> T {
         self.hid.into_transport()
+    }
+
+    /// authenticatorReset: erases every credential and the PIN. Keys accept it only within
+    /// seconds of being plugged in, and only after a touch. For IT tooling, not onboarding.
+    pub fn reset(&mut self, events: Events<'_>, cancel: &CancelToken) -> Result<(), KeyError> {
+        self.transact(&[command::RESET], events, cancel)?;
+        self.info = None;
+        self.token = None;
+        Ok(())
+    }
+
+    /// The discoverable credentials stored for `rp_id` (credentialManagement 0x04/0x05).
+    pub fn list_credentials(&mut self, pin: &Pin, rp_id: &str) -> Result<Vec<StoredCredential>, KeyError> {
+        const BEGIN: u8 = 0x04;
+        const NEXT: u8 = 0x05;
+        let token = self.pin_token(pin, permissions::CREDENTIAL_MANAGEMENT, None)?;
+        let rp_id_hash = <sha2::Sha256 as sha2::Digest>::digest(rp_id.as_bytes());
+        let sub_params = Value::Map(vec![(Value::from(0x01), Value::Bytes(rp_id_hash.to_vec()))]);
+        let message = [&[BEGIN][..], &cbor(&sub_params)].concat();
+        let request = Value::Map(vec![
+            (Value::from(0x01), Value::from(BEGIN)),
+            (Value::from(0x02), sub_params),
+            (Value::from(0x03), Value::from(token.protocol().number())),
+            (Value::from(0x04), Value::Bytes(token.authenticate(&message))),
+        ]);
+        let first = match self.simple(&[&[command::CREDENTIAL_MANAGEMENT][..], &cbor(&request)].concat()) {
+            Err(KeyError::NoCredentials) => return Ok(Vec::new()),
+            other => other?,
+        };
+        let (credential, total) = parse_credential(&first)?;
+        let mut credentials = vec![credential];
+        while credentials.len() < total {
+            let next = cbor(&Value::Map(vec![(Value::from(0x01), Value::from(NEXT))]));
+            let response = self.simple(&[&[command::CREDENTIAL_MANAGEMENT][..], &next].concat())?;
+            credentials.push(parse_credential(&response)?.0);
+        }
+        Ok(credentials)
     }
 
     /// Sends one CTAP2 request; `Ok` carries the CBOR after a success status.
@@ -293,6 +331,34 @@ impl<T: HidTransport> Key for CtapClient<T> {
         }
         self.hid.wink(FRAME_TIMEOUT).map_err(hid_error)
     }
+}
+
+/// A discoverable credential as credential management lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCredential {
+    pub credential_id: Vec<u8>,
+    pub user_id: Vec<u8>,
+    pub user_name: Option<String>,
+}
+
+/// One enumerateCredentials answer: {6: user, 7: descriptor, 9: total (first only), ...}.
+fn parse_credential(response: &[u8]) -> Result<(StoredCredential, usize), KeyError> {
+    let bad = |what: &str| KeyError::Protocol(format!("credential management: {what}"));
+    let value: Value = ciborium::from_reader(response).map_err(|_| bad("not CBOR"))?;
+    let map = value.as_map().ok_or_else(|| bad("not a map"))?;
+    let get = |key: u8| map.iter().find(|(k, _)| *k == Value::from(key)).map(|(_, v)| v);
+    let text_field = |entity: &Value, name: &str| {
+        entity.as_map()?.iter().find(|(k, _)| k.as_text() == Some(name)).map(|(_, v)| v.clone())
+    };
+    let user = get(0x06).ok_or_else(|| bad("no user"))?;
+    let descriptor = get(0x07).ok_or_else(|| bad("no credential id"))?;
+    let credential = StoredCredential {
+        credential_id: text_field(descriptor, "id").and_then(|v| v.into_bytes().ok()).ok_or_else(|| bad("credential id"))?,
+        user_id: text_field(user, "id").and_then(|v| v.into_bytes().ok()).ok_or_else(|| bad("user id"))?,
+        user_name: text_field(user, "name").and_then(|v| v.into_text().ok()),
+    };
+    let total = get(0x09).and_then(|v| v.as_integer()).and_then(|t| usize::try_from(t).ok()).unwrap_or(1);
+    Ok((credential, total))
 }
 
 /// deleteCredential (0x06): {1: 6, 2: {2: descriptor}, 3: protocol, 4: pinUvAuthParam},

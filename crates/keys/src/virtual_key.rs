@@ -26,5 +26,10 @@ impl HidTransport for VirtualTransport {
 
 /// Opens a CTAP2 session with a plugged-in virtual key.
 pub fn open(device: HidDevice) -> Result<CtapClient<VirtualTransport>, KeyError> {
-    CtapClient::open(VirtualTransport(device))
+    CtapClient::open(transport(device))
+}
+
+/// The raw HID transport, for talking CTAPHID to the key directly.
+pub fn transport(device: HidDevice) -> VirtualTransport {
+    VirtualTransport(device)
 }

@@ -181,3 +181,92 @@ fn selection_waits_for_a_touch() {
     client.wink().unwrap();
     assert_eq!(key.winks(), 1);
 }
+
+#[test]
+fn pin_protocol_one_works_end_to_end_for_keys_that_only_speak_it() {
+    let (key, mut client) = key_with(VirtualKeyConfig { pin_protocols: vec![1], ..VirtualKeyConfig::default() });
+    assert_eq!(client.info().unwrap().pin_uv_auth_protocols, vec![1]);
+    client.set_pin(&pin("1234")).unwrap();
+    assert_eq!(client.verify_pin(&pin("4321"), RP), Err(KeyError::PinInvalid { retries_left: 7 }));
+    client.verify_pin(&pin("1234"), RP).unwrap();
+    let credential = client.make_credential(&registration(b"u", vec![]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    client.get_assertion(&sign_in(vec![credential.credential_id.clone()]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    client.change_pin(&pin("1234"), &pin("98765")).unwrap();
+    client.delete_credential(&credential.credential_id, &pin("98765")).unwrap();
+    assert!(key.credentials().is_empty());
+}
+
+#[test]
+fn one_pin_entry_serves_registration_and_the_test_sign_in() {
+    let (_key, mut client) = blank_key();
+    client.set_pin(&pin("1234")).unwrap();
+    client.verify_pin(&pin("1234"), RP).unwrap();
+    // The kept token pays for the registration; the sign-in gets a fresh one from the
+    // same PIN entry (CTAP 2.1 spends a token per ceremony). No retry is used up.
+    let credential = client.make_credential(&registration(b"u", vec![]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    client.get_assertion(&sign_in(vec![credential.credential_id]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    assert_eq!(client.pin_retries().unwrap().retries, 8);
+}
+
+#[test]
+fn credential_management_lists_what_was_registered_per_relying_party() {
+    let (_key, mut client) = blank_key();
+    client.set_pin(&pin("1234")).unwrap();
+    assert_eq!(client.list_credentials(&pin("1234"), RP).unwrap(), vec![]);
+    let a = client.make_credential(&registration(b"user-a", vec![]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    let b = client.make_credential(&registration(b"user-b", vec![]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    let listed = client.list_credentials(&pin("1234"), RP).unwrap();
+    let mut ids: Vec<_> = listed.iter().map(|c| c.credential_id.clone()).collect();
+    ids.sort();
+    let mut expected = vec![a.credential_id.clone(), b.credential_id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(listed.iter().all(|c| c.user_name.as_deref() == Some("ada@contoso.com")));
+    assert_eq!(client.list_credentials(&pin("1234"), "other.example").unwrap(), vec![]);
+    assert_eq!(client.delete_credential(&a.credential_id, &pin("0000")), Err(KeyError::PinInvalid { retries_left: 7 }));
+}
+
+#[test]
+fn reset_right_after_plugging_in_wipes_everything() {
+    let (key, mut client) = blank_key();
+    client.set_pin(&pin("1234")).unwrap();
+    client.make_credential(&registration(b"u", vec![]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    client.reset(&mut no_events(), &CancelToken::new()).unwrap();
+    assert!(!key.has_pin());
+    assert!(key.credentials().is_empty());
+    assert_eq!(client.info().unwrap().client_pin(), Some(false));
+}
+
+#[test]
+fn a_key_remembers_its_pin_and_passkeys_in_its_state_file() {
+    let dir = std::env::temp_dir().join(format!("tap2key-virtual-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("key.json");
+    let _ = std::fs::remove_file(&file);
+    let config = VirtualKeyConfig { state_file: Some(file.clone()), ..VirtualKeyConfig::default() };
+    let (_key, mut client) = key_with(config.clone());
+    client.set_pin(&pin("1234")).unwrap();
+    let credential = client.make_credential(&registration(b"u", vec![]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    drop(client);
+
+    let (again, mut client) = key_with(config);
+    assert!(again.has_pin());
+    assert_eq!(again.credentials().len(), 1);
+    client.get_assertion(&sign_in(vec![credential.credential_id]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(!stored.contains("1234"), "the PIN itself is never stored");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn nobody_touching_during_selection_times_out() {
+    let (_key, mut client) = key_with(VirtualKeyConfig { touch: TouchPolicy::Never, touch_timeout: Duration::from_millis(200), ..VirtualKeyConfig::default() });
+    let info = client.info().unwrap();
+    assert!(info.versions.contains(&"FIDO_2_1".to_string()));
+    assert_eq!(client.select(&mut no_events(), &CancelToken::new()), Err(KeyError::UserActionTimeout));
+}
