@@ -13,7 +13,7 @@ use criterion::Criterion;
 use p256::{
     SecretKey,
     ecdsa::{DerSignature, SigningKey, signature::Signer},
-    elliptic_curve::Generate,
+    elliptic_curve::{Generate, sec1::ToSec1Point},
 };
 use tap2key_keys::{CancelToken, GetAssertionRequest, Key, MakeCredentialRequest, Pin, client::CtapClient, virtual_key::VirtualTransport};
 use tap2key_virtual_key::{VirtualKey, VirtualKeyConfig, attestation::AttestationCa};
@@ -21,7 +21,7 @@ use tap2key_virtual_key::{VirtualKey, VirtualKeyConfig, attestation::Attestation
 const RP: &str = "login.microsoft.com";
 
 fn open_key() -> (VirtualKey, CtapClient<VirtualTransport>) {
-    let key = VirtualKey::new(VirtualKeyConfig { max_credentials: usize::MAX, ..VirtualKeyConfig::default() }).unwrap();
+    let key = VirtualKey::new(VirtualKeyConfig { max_credentials: 1_000_000, ..VirtualKeyConfig::default() }).unwrap();
     let client = tap2key_keys::virtual_key::open(key.plug_in()).unwrap();
     (key, client)
 }
@@ -80,9 +80,12 @@ fn ceremonies(c: &mut Criterion) {
 }
 
 /// The cryptography a ceremony does on the key's side: makeCredential makes a key pair
-/// and signs the attestation; getAssertion signs with the credential key.
+/// (scalar and public point, for the COSE key) and signs the attestation; getAssertion
+/// signs with the credential key.
 fn key_pair() -> [u8; 32] {
-    SecretKey::generate().to_bytes().into()
+    let private: [u8; 32] = SecretKey::generate().to_bytes().into();
+    black_box(SigningKey::from_slice(&private).unwrap().verifying_key().to_sec1_point(false));
+    private
 }
 
 fn credential_signature(private_key: &[u8; 32]) -> Vec<u8> {

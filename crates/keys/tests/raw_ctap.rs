@@ -134,3 +134,11 @@ proptest! {
         prop_assert_eq!(info[0], 0x00);
     }
 }
+
+#[test]
+fn get_info_reports_large_capacities_as_unsigned_integers() {
+    let key = VirtualKey::new(VirtualKeyConfig { max_credentials: usize::MAX, ..VirtualKeyConfig::default() }).unwrap();
+    let mut client = tap2key_keys::virtual_key::open(key.plug_in()).unwrap();
+    let info = tap2key_keys::Key::info(&mut client).unwrap();
+    assert_eq!(info.remaining_discoverable_credentials, Some(u64::try_from(usize::MAX).unwrap()));
+}

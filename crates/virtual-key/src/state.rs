@@ -26,6 +26,14 @@ pub struct PersistentState {
     pub credentials: Vec<Credential>,
     /// Orders credentials by creation, newest first in getAssertion.
     pub next_serial: u64,
+    /// Encrypts non-discoverable credentials into their ids; a reset replaces it, which
+    /// voids every such credential, as on a real key.
+    #[serde(default = "fresh_secret")]
+    pub wrapping_secret: [u8; 32],
+}
+
+fn fresh_secret() -> [u8; 32] {
+    rand::random()
 }
 
 /// LEFT(SHA-256(PIN), 16) and the PIN's length in code points (for minPINLength checks).
@@ -67,7 +75,7 @@ impl std::fmt::Debug for Credential {
 
 impl PersistentState {
     pub fn new(min_pin_length: usize) -> Self {
-        Self { pin_retries: MAX_PIN_RETRIES, min_pin_length, ..Self::default() }
+        Self { pin_retries: MAX_PIN_RETRIES, min_pin_length, wrapping_secret: fresh_secret(), ..Self::default() }
     }
 
     pub fn load(path: &Path) -> std::io::Result<Self> {

@@ -84,6 +84,11 @@ pub fn int(key: i64) -> Value {
     Value::Integer(key.into())
 }
 
+/// A count or size: unsigned, whatever its width.
+pub fn count(value: impl TryInto<u64>) -> Value {
+    Value::Integer(value.try_into().unwrap_or(u64::MAX).into())
+}
+
 pub fn text(value: &str) -> Value {
     Value::Text(value.to_owned())
 }

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Authenticator, cose_public_key,
-    cbor::{Params, bytes, bytes_field, encode, int, text},
+    cbor::{Params, bytes, bytes_field, count, encode, int, text},
     get_assertion::user_entity,
     pin_protocol::permission,
     status::{CtapResult, Status},
@@ -90,7 +90,7 @@ impl Authenticator {
     fn metadata(&self) -> Value {
         let existing = self.shared.read(|state| state.credentials.iter().filter(|c| c.discoverable).count());
         let remaining = self.shared.config.max_credentials.saturating_sub(existing);
-        Value::Map(vec![(int(0x01), int(existing as i64)), (int(0x02), int(remaining as i64))])
+        Value::Map(vec![(int(0x01), count(existing)), (int(0x02), count(remaining))])
     }
 
     fn first_rp(&mut self) -> CtapResult<Value> {
@@ -106,7 +106,7 @@ impl Authenticator {
         let total = rps.len();
         let first = rps.remove(0);
         let mut response = self.rp_entry(&first);
-        response.push((int(0x05), int(total as i64)));
+        response.push((int(0x05), count(total)));
         self.enumeration = Some(Enumeration::RelyingParties(rps));
         Ok(Value::Map(response))
     }
@@ -146,7 +146,7 @@ impl Authenticator {
         let total = ids.len();
         let first = ids.remove(0);
         let mut response = self.credential_entry(&first)?;
-        response.push((int(0x09), int(total as i64)));
+        response.push((int(0x09), count(total)));
         self.enumeration = Some(Enumeration::Credentials(ids));
         Ok(Value::Map(response))
     }

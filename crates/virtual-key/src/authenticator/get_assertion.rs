@@ -7,7 +7,7 @@ use ciborium::Value;
 
 use super::{
     Authenticator, flags,
-    cbor::{Params, bool_field, bytes, int, text},
+    cbor::{self, Params, bool_field, bytes, int, text},
     make_credential::descriptor_ids,
     pin_protocol::permission,
     sign,
@@ -20,7 +20,7 @@ const NEXT_ASSERTION_WINDOW: Duration = Duration::from_secs(30);
 
 /// The rest of a getAssertion that matched several discoverable credentials.
 pub(super) struct Pending {
-    remaining: Vec<Vec<u8>>,
+    remaining: Vec<Credential>,
     rp_id: String,
     client_data_hash: Vec<u8>,
     flags: u8,
@@ -73,7 +73,7 @@ impl Authenticator {
             flag_bits |= flags::USER_VERIFIED;
         }
         let count = (allow_list.is_empty() && !rest.is_empty()).then_some(matches.len());
-        let response = self.assertion(first, &rp_id, client_data_hash, flag_bits, count)?;
+        let response = self.assertion(first, &rp_id, client_data_hash, flag_bits, count);
         if count.is_some() {
             self.next_assertions = Some(Pending {
                 remaining: rest.to_vec(),
@@ -91,51 +91,46 @@ impl Authenticator {
         if pending.started.elapsed() > NEXT_ASSERTION_WINDOW || pending.remaining.is_empty() {
             return Err(Status::NotAllowed);
         }
-        let id = pending.remaining.remove(0);
-        let response = self.assertion(&id, &pending.rp_id, &pending.client_data_hash, pending.flags, None)?;
+        let next = pending.remaining.remove(0);
+        let response = self.assertion(&next, &pending.rp_id, &pending.client_data_hash, pending.flags, None);
         pending.started = Instant::now();
         self.next_assertions = Some(pending);
         Ok(response)
     }
 
-    /// Credential ids that may answer: those on the allow list, or else every discoverable
-    /// credential of the RP, newest first; credProtect decides what needs UV.
-    fn matching_credentials(&self, rp_id: &str, allow_list: &[&[u8]], user_verified: bool) -> Vec<Vec<u8>> {
-        self.shared.read(|state| {
-            let mut found: Vec<&Credential> = state
-                .credentials
-                .iter()
-                .filter(|c| c.rp_id == rp_id)
-                .filter(|c| if allow_list.is_empty() { c.discoverable } else { allow_list.contains(&c.id.as_slice()) })
-                .filter(|c| match c.cred_protect {
-                    3 => user_verified,
-                    2 => user_verified || !allow_list.is_empty(),
-                    _ => true,
-                })
-                .collect();
-            found.sort_by_key(|c| std::cmp::Reverse(c.serial));
-            found.into_iter().map(|c| c.id.clone()).collect()
-        })
+    /// Credentials that may answer: those on the allow list (stored or wrapped in their
+    /// id), or else every discoverable credential of the RP, newest first; credProtect
+    /// decides which need UV.
+    fn matching_credentials(&self, rp_id: &str, allow_list: &[&[u8]], user_verified: bool) -> Vec<Credential> {
+        let mut found: Vec<Credential> = if allow_list.is_empty() {
+            self.shared.read(|state| state.credentials.iter().filter(|c| c.rp_id == rp_id && c.discoverable).cloned().collect())
+        } else {
+            allow_list.iter().filter_map(|id| self.find_credential(id, rp_id)).collect()
+        };
+        found.retain(|c| match c.cred_protect {
+            3 => user_verified,
+            2 => user_verified || !allow_list.is_empty(),
+            _ => true,
+        });
+        found.sort_by_key(|c| std::cmp::Reverse(c.serial));
+        found
     }
 
-    fn assertion(&self, id: &[u8], rp_id: &str, client_data_hash: &[u8], flag_bits: u8, count: Option<usize>) -> CtapResult<Value> {
+    fn assertion(&self, credential: &Credential, rp_id: &str, client_data_hash: &[u8], flag_bits: u8, total: Option<usize>) -> Value {
         let auth_data = self.auth_data_prefix(rp_id, flag_bits);
-        self.shared.read(|state| {
-            let credential = state.credentials.iter().find(|c| c.id == id).ok_or(Status::NoCredentials)?;
-            let signature = sign(&credential.private_key, &[auth_data.as_slice(), client_data_hash].concat());
-            let mut response = vec![
-                (int(0x01), Value::Map(vec![(text("id"), bytes(&credential.id)), (text("type"), text("public-key"))])),
-                (int(0x02), Value::Bytes(auth_data)),
-                (int(0x03), Value::Bytes(signature)),
-            ];
-            if credential.discoverable {
-                response.push((int(0x04), user_entity(credential, flag_bits & flags::USER_VERIFIED != 0)));
-            }
-            if let Some(count) = count {
-                response.push((int(0x05), int(count as i64)));
-            }
-            Ok(Value::Map(response))
-        })
+        let signature = sign(&credential.private_key, &[auth_data.as_slice(), client_data_hash].concat());
+        let mut response = vec![
+            (int(0x01), Value::Map(vec![(text("id"), bytes(&credential.id)), (text("type"), text("public-key"))])),
+            (int(0x02), Value::Bytes(auth_data)),
+            (int(0x03), Value::Bytes(signature)),
+        ];
+        if credential.discoverable {
+            response.push((int(0x04), user_entity(credential, flag_bits & flags::USER_VERIFIED != 0)));
+        }
+        if let Some(total) = total {
+            response.push((int(0x05), cbor::count(total)));
+        }
+        Value::Map(response)
     }
 }
 

@@ -4,7 +4,7 @@ use ciborium::Value;
 
 use super::{
     Authenticator,
-    cbor::{bytes, int, text},
+    cbor::{bytes, count, int, text},
 };
 
 /// CTAPHID's largest message; the key accepts any request that fits in it.
@@ -34,16 +34,16 @@ impl Authenticator {
                     option("makeCredUvNotRqd", true),
                 ]),
             ),
-            (int(0x05), int(MAX_MESSAGE_SIZE as i64)),
+            (int(0x05), count(MAX_MESSAGE_SIZE)),
             (int(0x06), Value::Array(config.pin_protocols.iter().map(|&p| int(p.into())).collect())),
-            (int(0x07), int(MAX_CREDENTIALS_IN_LIST as i64)),
-            (int(0x08), int(MAX_CREDENTIAL_ID_LENGTH as i64)),
+            (int(0x07), count(MAX_CREDENTIALS_IN_LIST)),
+            (int(0x08), count(MAX_CREDENTIAL_ID_LENGTH)),
             (int(0x09), Value::Array(vec![text("usb")])),
             (int(0x0A), Value::Array(vec![Value::Map(vec![(text("alg"), int(-7)), (text("type"), text("public-key"))])])),
             (int(0x0C), Value::Bool(state.force_pin_change)),
-            (int(0x0D), int(state.min_pin_length as i64)),
+            (int(0x0D), count(state.min_pin_length)),
             (int(0x0E), int(config.model.firmware_version.into())),
-            (int(0x14), int(config.max_credentials.saturating_sub(discoverable) as i64)),
+            (int(0x14), count(config.max_credentials.saturating_sub(discoverable))),
         ])
         })
     }

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{hid::HidIo, state::Credential};
 
-const ES256: i128 = -7;
+const ES256: i64 = -7;
 const MAX_USER_ID_LENGTH: usize = 64;
 const CREDENTIAL_ID_LENGTH: usize = 48;
 
@@ -80,7 +80,7 @@ impl Authenticator {
             self.token.spend_after_ceremony();
         }
 
-        let credential = Credential {
+        let mut credential = Credential {
             id: random_bytes(CREDENTIAL_ID_LENGTH),
             rp_id,
             rp_name,
@@ -93,8 +93,13 @@ impl Authenticator {
             hmac_secret: extensions.hmac_secret.then(|| (rand::random(), rand::random())),
             serial: 0,
         };
+        if !rk {
+            credential.id = self.shared.read(|s| super::wrapping::wrap(&s.wrapping_secret, &credential));
+        }
         let response = self.attest(&credential, &extensions, client_data_hash, user_verified);
-        self.store(credential)?;
+        if rk {
+            self.store(credential)?;
+        }
         Ok(response)
     }
 
@@ -117,11 +122,7 @@ impl Authenticator {
     fn excluded(&self, params: &Params, rp_id: &str, user_verified: bool) -> CtapResult<bool> {
         let Some(list) = params.array(0x05)? else { return Ok(false) };
         let ids = descriptor_ids(list)?;
-        Ok(self.shared.read(|state| {
-            state.credentials.iter().any(|c| {
-                c.rp_id == rp_id && ids.contains(&c.id.as_slice()) && (c.cred_protect != 3 || user_verified)
-            })
-        }))
+        Ok(ids.iter().filter_map(|id| self.find_credential(id, rp_id)).any(|c| c.cred_protect != 3 || user_verified))
     }
 
     fn attest(&self, credential: &Credential, extensions: &Extensions, client_data_hash: &[u8], uv: bool) -> Value {
@@ -144,22 +145,28 @@ impl Authenticator {
         let signed = [auth_data.as_slice(), client_data_hash].concat();
         let attestation = &self.shared.attestation;
         let statement = Value::Map(vec![
-            (text("alg"), int(ES256 as i64)),
+            (text("alg"), int(ES256)),
             (text("sig"), Value::Bytes(attestation.sign(&signed))),
             (text("x5c"), Value::Array(vec![bytes(attestation.certificate_der())])),
         ]);
         Value::Map(vec![(int(0x01), text("packed")), (int(0x02), Value::Bytes(auth_data)), (int(0x03), statement)])
     }
 
-    /// Keeps the credential; a discoverable one replaces any for the same RP and user.
+    /// A credential of this RP by id: stored on the key, or wrapped inside the id.
+    pub(super) fn find_credential(&self, id: &[u8], rp_id: &str) -> Option<Credential> {
+        self.shared.read(|state| {
+            let stored = state.credentials.iter().find(|c| c.id == id && c.rp_id == rp_id).cloned();
+            stored.or_else(|| super::wrapping::unwrap(&state.wrapping_secret, id, rp_id))
+        })
+    }
+
+    /// Keeps a discoverable credential, replacing any for the same RP and user.
     fn store(&self, mut credential: Credential) -> CtapResult<()> {
         let max = self.shared.config.max_credentials;
         self.shared.try_update(|state| {
-            if credential.discoverable {
-                state.credentials.retain(|c| !(c.discoverable && c.rp_id == credential.rp_id && c.user_id == credential.user_id));
-                if state.credentials.iter().filter(|c| c.discoverable).count() >= max {
-                    return Err(Status::KeyStoreFull);
-                }
+            state.credentials.retain(|c| !(c.rp_id == credential.rp_id && c.user_id == credential.user_id));
+            if state.credentials.len() >= max {
+                return Err(Status::KeyStoreFull);
             }
             credential.serial = state.next_serial;
             state.next_serial += 1;
@@ -176,7 +183,7 @@ fn choose_es256(algorithms: &[Value]) -> CtapResult<()> {
         let map = entry.as_map().ok_or(Status::CborUnexpectedType)?;
         let alg = field(map, "alg").and_then(Value::as_integer).ok_or(Status::CborUnexpectedType)?;
         let kind = text_field(map, "type")?.ok_or(Status::CborUnexpectedType)?;
-        found |= kind == "public-key" && i128::from(alg) == ES256;
+        found |= kind == "public-key" && i128::from(alg) == i128::from(ES256);
     }
     if found { Ok(()) } else { Err(Status::UnsupportedAlgorithm) }
 }

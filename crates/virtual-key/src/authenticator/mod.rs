@@ -8,6 +8,7 @@ mod info;
 mod make_credential;
 mod pin_protocol;
 mod status;
+mod wrapping;
 
 use std::{sync::Arc, time::Instant};
 
