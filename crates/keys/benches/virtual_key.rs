@@ -13,7 +13,7 @@ use criterion::Criterion;
 use p256::{
     SecretKey,
     ecdsa::{DerSignature, SigningKey, signature::Signer},
-    elliptic_curve::{Generate, sec1::ToSec1Point},
+    elliptic_curve::Generate,
 };
 use tap2key_keys::{CancelToken, GetAssertionRequest, Key, MakeCredentialRequest, Pin, client::CtapClient, virtual_key::VirtualTransport};
 use tap2key_virtual_key::{VirtualKey, VirtualKeyConfig, attestation::AttestationCa};
