@@ -1,0 +1,120 @@
+//! The service as a running thing: shared state, routes, and a server that can run
+//! in-process on a random loopback port (how the desktop app's demo mode and tests use it).
+
+use std::{net::SocketAddr, ops::Deref, sync::Arc};
+
+use axum::Router;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::{clock::Clock, config::ServerConfig, oauth, store::Store, tokens::TokenKeys};
+
+/// Requests carry a few kilobytes at most (an attestation object is ~1 KB).
+const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: ServerConfig,
+    pub store: Store,
+    pub clock: Clock,
+    pub keys: TokenKeys,
+    /// `http://127.0.0.1:port`, known once bound.
+    pub base_url: String,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Inner {
+    /// The `iss` of every token, Entra-style: `{base}/{tenant}/v2.0`.
+    pub fn issuer(&self) -> String {
+        format!("{}/{}/v2.0", self.base_url, self.config.tenant)
+    }
+
+    pub fn tenant_url(&self, path: &str) -> String {
+        format!("{}/{}{}", self.base_url, self.config.tenant, path)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("the directory database could not be opened: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A running service; stops when [`Server::stop`] is called or it is dropped.
+pub struct Server {
+    pub state: AppState,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub async fn start(config: ServerConfig, clock: Clock) -> Result<Self, ServerError> {
+        let store = Store::open(&config.database).await?;
+        let listener = TcpListener::bind(config.bind).await.map_err(|source| ServerError::Bind { addr: config.bind, source })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.bind, source })?;
+        let state = AppState(Arc::new(Inner { base_url: format!("http://{addr}"), config, store, clock, keys: TokenKeys::generate() }));
+        let app = router(state.clone());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "the onboarding service stopped");
+            }
+        });
+        tracing::info!(%addr, "onboarding service listening");
+        Ok(Self { state, addr, shutdown: Some(shutdown), task: Some(task) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.state.base_url
+    }
+
+    /// Runs until the process is stopped (the server binary).
+    pub async fn wait(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest(&format!("/{}", state.config.tenant), oauth::routes())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .with_state(state)
+}
