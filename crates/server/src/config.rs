@@ -28,6 +28,18 @@ pub struct ServerConfig {
     /// Wrong passes allowed per user within `lockout_window` before sign-in is refused.
     pub max_failed_sign_ins: u32,
     pub lockout_window: Duration,
+    /// Which security keys may be registered.
+    pub attestation: AttestationPolicy,
+}
+
+/// The organisation's key policy: attestation roots to trust and, optionally, the only
+/// key models (AAGUIDs) allowed, as Entra's FIDO2 key restrictions.
+#[derive(Clone, Debug, Default)]
+pub struct AttestationPolicy {
+    /// DER certificates of the attestation CAs to trust.
+    pub roots: Vec<Vec<u8>>,
+    /// `None`: any model attested by a trusted root.
+    pub allowed_aaguids: Option<Vec<uuid::Uuid>>,
 }
 
 impl ServerConfig {
@@ -47,6 +59,7 @@ impl ServerConfig {
             challenge_lifetime: Duration::minutes(5),
             max_failed_sign_ins: 5,
             lockout_window: Duration::minutes(15),
+            attestation: AttestationPolicy::default(),
         }
     }
 

@@ -3,12 +3,14 @@
 //! code + PKCE), then register passkeys through a Graph-shaped API.
 
 pub mod app;
+pub mod caller;
 pub mod clock;
 pub mod config;
+pub mod graph_error;
 pub mod oauth;
 pub mod store;
 pub mod tokens;
 
 pub use app::{AppState, Server, ServerError};
 pub use clock::Clock;
-pub use config::{DESKTOP_CLIENT_ID, ServerConfig};
+pub use config::{AttestationPolicy, DESKTOP_CLIENT_ID, ServerConfig};

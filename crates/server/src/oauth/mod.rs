@@ -14,6 +14,7 @@ use axum::{Router, routing::get};
 use crate::app::AppState;
 
 pub use error::OAuthError;
+pub use token::access_token;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 use super::{OAuthError, pkce};
 use crate::{
     app::AppState,
+    store::User,
     tokens::{AccessClaims, IdClaims},
 };
 
@@ -58,30 +59,13 @@ pub async fn exchange(State(state): State<AppState>, Form(request): Form<TokenRe
 
     let issued = now.unix_timestamp();
     let expires_in = state.config.access_token_lifetime.whole_seconds();
-    let access = AccessClaims {
-        iss: state.issuer(),
-        aud: state.config.audience.clone(),
-        sub: user.id.to_string(),
-        oid: user.id,
-        tid: state.config.tenant.clone(),
-        upn: user.upn.clone(),
-        name: user.display_name.clone(),
-        azp: request.client_id.clone(),
-        scp: state.config.scope.clone(),
-        amr: vec!["tap".into(), "mfa".into()],
-        auth_time: code.auth_time.unix_timestamp(),
-        iat: issued,
-        nbf: issued,
-        exp: issued + expires_in,
-        roles: Vec::new(),
-        ver: "2.0".into(),
-    };
+    let access = access_token(&state, &user, &request.client_id, code.auth_time, Vec::new());
     let mut body = json!({
         "token_type": "Bearer",
         "scope": state.config.full_scope(),
         "expires_in": expires_in,
         "ext_expires_in": expires_in,
-        "access_token": state.keys.sign(&access),
+        "access_token": access,
     });
     if code.scope.split_whitespace().any(|s| s == "openid") {
         let id = IdClaims {
@@ -99,6 +83,31 @@ pub async fn exchange(State(state): State<AppState>, Form(request): Form<TokenRe
         body["id_token"] = json!(state.keys.sign(&id));
     }
     Ok(([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response())
+}
+
+/// A signed access token for `user`, as the token endpoint issues it after a TAP sign-in
+/// at `auth_time`. Also how the admin CLI and tests mint administrator tokens.
+pub fn access_token(state: &AppState, user: &User, client_id: &str, auth_time: time::OffsetDateTime, roles: Vec<String>) -> String {
+    let issued = state.clock.now().unix_timestamp();
+    let claims = AccessClaims {
+        iss: state.issuer(),
+        aud: state.config.audience.clone(),
+        sub: user.id.to_string(),
+        oid: user.id,
+        tid: state.config.tenant.clone(),
+        upn: user.upn.clone(),
+        name: user.display_name.clone(),
+        azp: client_id.to_owned(),
+        scp: state.config.scope.clone(),
+        amr: vec!["tap".into(), "mfa".into()],
+        auth_time: auth_time.unix_timestamp(),
+        iat: issued,
+        nbf: issued,
+        exp: issued + state.config.access_token_lifetime.whole_seconds(),
+        roles,
+        ver: "2.0".into(),
+    };
+    state.keys.sign(&claims)
 }
 
 fn unavailable(error: crate::store::StoreError) -> OAuthError {
