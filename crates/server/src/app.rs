@@ -47,6 +47,8 @@ impl Inner {
 pub enum ServerError {
     #[error("the directory database could not be opened: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("the attestation policy is not usable: {0}")]
+    Policy(#[from] crate::graph::PolicyError),
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -61,6 +63,7 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: ServerConfig, clock: Clock) -> Result<Self, ServerError> {
+        config.attestation.validate()?;
         let store = Store::open(&config.database).await?;
         let listener = TcpListener::bind(config.bind).await.map_err(|source| ServerError::Bind { addr: config.bind, source })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.bind, source })?;
@@ -115,6 +118,7 @@ impl Drop for Server {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(&format!("/{}", state.config.tenant), oauth::routes())
+        .merge(crate::graph::routes())
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(state)
 }

@@ -29,17 +29,7 @@ pub struct ServerConfig {
     pub max_failed_sign_ins: u32,
     pub lockout_window: Duration,
     /// Which security keys may be registered.
-    pub attestation: AttestationPolicy,
-}
-
-/// The organisation's key policy: attestation roots to trust and, optionally, the only
-/// key models (AAGUIDs) allowed, as Entra's FIDO2 key restrictions.
-#[derive(Clone, Debug, Default)]
-pub struct AttestationPolicy {
-    /// DER certificates of the attestation CAs to trust.
-    pub roots: Vec<Vec<u8>>,
-    /// `None`: any model attested by a trusted root.
-    pub allowed_aaguids: Option<Vec<uuid::Uuid>>,
+    pub attestation: crate::graph::AttestationPolicy,
 }
 
 impl ServerConfig {
@@ -59,7 +49,7 @@ impl ServerConfig {
             challenge_lifetime: Duration::minutes(5),
             max_failed_sign_ins: 5,
             lockout_window: Duration::minutes(15),
-            attestation: AttestationPolicy::default(),
+            attestation: Default::default(),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod app;
 pub mod caller;
 pub mod clock;
 pub mod config;
+pub mod graph;
 pub mod graph_error;
 pub mod oauth;
 pub mod store;
@@ -13,4 +14,5 @@ pub mod tokens;
 
 pub use app::{AppState, Server, ServerError};
 pub use clock::Clock;
-pub use config::{AttestationPolicy, DESKTOP_CLIENT_ID, ServerConfig};
+pub use config::{DESKTOP_CLIENT_ID, ServerConfig};
+pub use graph::AttestationPolicy;

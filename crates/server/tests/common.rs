@@ -22,9 +22,16 @@ pub struct Directory {
 
 impl Directory {
     pub async fn start(name: &str) -> Self {
+        Self::start_with(name, |_| {}).await
+    }
+
+    /// A directory whose demo configuration `configure` adjusts first.
+    pub async fn start_with(name: &str, configure: impl FnOnce(&mut ServerConfig)) -> Self {
         let db = std::env::temp_dir().join(format!("tap2key-{name}-{}-{}.sqlite3", std::process::id(), rand::random::<u32>()));
         let clock = Clock::manual(NOW);
-        let server = Server::start(ServerConfig::demo(db.clone()), clock.clone()).await.unwrap();
+        let mut config = ServerConfig::demo(db.clone());
+        configure(&mut config);
+        let server = Server::start(config, clock.clone()).await.unwrap();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { server, clock, http, db }
     }

@@ -80,7 +80,7 @@ pub struct SignIn {
 }
 
 pub async fn show(State(state): State<AppState>, Query(request): Query<AuthorizeRequest>) -> Response {
-    if let Err(response) = validate(&state, &request) {
+    if let Some(response) = refusal(&state, &request) {
         return response;
     }
     let username = request.login_hint.clone().unwrap_or_default();
@@ -89,7 +89,7 @@ pub async fn show(State(state): State<AppState>, Query(request): Query<Authorize
 
 pub async fn submit(State(state): State<AppState>, Form(form): Form<SignIn>) -> Response {
     let request = &form.request;
-    if let Err(response) = validate(&state, request) {
+    if let Some(response) = refusal(&state, request) {
         return response;
     }
     let now = state.clock.now();
@@ -126,23 +126,23 @@ pub async fn submit(State(state): State<AppState>, Form(form): Form<SignIn>) -> 
 
 /// Client and redirect URI first: if either is wrong, nothing may be sent to the redirect
 /// URI (RFC 6749 §4.1.2.1), so the error is shown here. Then the rest, sent back.
-fn validate(state: &AppState, request: &AuthorizeRequest) -> Result<(), Response> {
+fn refusal(state: &AppState, request: &AuthorizeRequest) -> Option<Response> {
     if !state.config.client_ids.contains(&request.client_id) {
-        return Err(error_page(StatusCode::BAD_REQUEST, "AADSTS700016: This application is not known to the directory."));
+        return Some(error_page(StatusCode::BAD_REQUEST, "AADSTS700016: This application is not known to the directory."));
     }
     if !redirect_allowed(&request.redirect_uri) {
-        return Err(error_page(StatusCode::BAD_REQUEST, "AADSTS50011: The redirect URI does not match the ones registered for this application."));
+        return Some(error_page(StatusCode::BAD_REQUEST, "AADSTS50011: The redirect URI does not match the ones registered for this application."));
     }
     if request.response_type != "code" {
-        return Err(redirect_error(request, "unsupported_response_type", "", "AADSTS70000: Only the authorization code flow is supported."));
+        return Some(redirect_error(request, "unsupported_response_type", "", "AADSTS70000: Only the authorization code flow is supported."));
     }
     if request.code_challenge_method != "S256" || !pkce::valid_challenge(&request.code_challenge) {
-        return Err(redirect_error(request, "invalid_request", "", "AADSTS900144: PKCE with code_challenge_method S256 is required."));
+        return Some(redirect_error(request, "invalid_request", "", "AADSTS900144: PKCE with code_challenge_method S256 is required."));
     }
     if !request.scope.split_whitespace().any(|s| s == state.config.full_scope()) {
-        return Err(redirect_error(request, "invalid_scope", "", "AADSTS70011: The requested scope is not valid."));
+        return Some(redirect_error(request, "invalid_scope", "", "AADSTS70011: The requested scope is not valid."));
     }
-    Ok(())
+    None
 }
 
 /// A desktop app redirects to `http://localhost` on any port (as Entra matches it).
