@@ -46,7 +46,7 @@ pub fn render(request: &AuthorizeRequest, username: &str, notice: Option<Notice<
 <input id="pass" name="pass" type="password" required autofocus autocomplete="one-time-code" spellcheck="false"{described}>
 <button type="submit">Sign in</button>
 </form>
-<p class="fine">Nobody from IT will ever ask you for this pass.</p>
+<p class="fine">Keep this pass to yourself: nobody, not even IT, will ask you to read it out.</p>
 </main></body></html>"#,
         username = escape(username),
     );
