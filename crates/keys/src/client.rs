@@ -6,24 +6,27 @@ use std::{panic::AssertUnwindSafe, time::Duration};
 
 use ciborium::Value;
 use ctap_hid_fido2::fidokey::{
-    CredentialExtension, CredentialSupportedKeyType,
-    credential_management::credential_management_params::CredentialProtectionPolicy,
+    CredentialSupportedKeyType,
     get_assertion::{get_assertion_command, get_assertion_response},
     make_credential::{make_credential_command, make_credential_response},
 };
 
 use crate::{
     attestation_object,
-    ctaphid::{CancelToken, CtapHid, HidError, HidTransport, KeepAliveStatus},
+    ctaphid::{CancelToken, CtapHid, HidError, HidTransport, KeepAliveStatus, error_code},
     error::KeyError,
     info::AuthenticatorInfo,
     key::{Assertion, Events, GetAssertionRequest, Key, KeyEvent, MakeCredentialRequest, NewCredential, PinRetries, client_data_hash},
     pin_protocol::{Pin, PinProtocol, PinProtocolError, PinUvAuthToken, SharedSecret, client_pin, permissions},
+    shared,
 };
 
 /// The longest silence between two frames: a key waiting for a touch sends keepalives
 /// every 100 ms or so, so anything this long means the key is gone or stuck.
 const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// More discoverable credentials than any key holds (they keep a few dozen to a few hundred).
+const MAX_LISTED_CREDENTIALS: usize = 1024;
 
 mod command {
     pub const GET_INFO: u8 = 0x04;
@@ -32,6 +35,9 @@ mod command {
     pub const CREDENTIAL_MANAGEMENT_PREVIEW: u8 = 0x41;
     pub const SELECTION: u8 = 0x0B;
 }
+
+/// A ceremony's pinUvAuthParam and the PIN/UV auth protocol it was made with.
+type Auth = (Vec<u8>, u8);
 
 pub struct CtapClient<T: HidTransport> {
     hid: CtapHid<T>,
@@ -81,6 +87,10 @@ impl<T: HidTransport> CtapClient<T> {
             other => other?,
         };
         let (credential, total) = parse_credential(&first)?;
+        // The count is the key's word; a key that claims millions must not keep us asking.
+        if total > MAX_LISTED_CREDENTIALS {
+            return Err(KeyError::Protocol(format!("the key claims {total} credentials for one relying party")));
+        }
         let mut credentials = vec![credential];
         while credentials.len() < total {
             let next = cbor(&Value::Map(vec![(Value::from(0x01), Value::from(NEXT))]));
@@ -128,16 +138,8 @@ impl<T: HidTransport> CtapClient<T> {
         SharedSecret::agree(protocol, &key).map_err(pin_error)
     }
 
-    /// A wrong PIN comes back without the count; the screen needs it.
     fn with_retries(&mut self, error: KeyError) -> KeyError {
-        match error {
-            KeyError::PinInvalid { .. } => match self.pin_retries() {
-                Ok(retries) if retries.power_cycle_required => KeyError::PinAuthBlocked,
-                Ok(retries) => KeyError::PinInvalid { retries_left: retries.retries },
-                Err(other) => other,
-            },
-            other => other,
-        }
+        shared::with_pin_retries(error, || self.pin_retries())
     }
 
     /// A token for `permissions`, the CTAP 2.1 way where the key knows it.
@@ -161,7 +163,7 @@ impl<T: HidTransport> CtapClient<T> {
 
     /// The pinUvAuthParam for a ceremony: the token kept by `verify_pin` if it is for this
     /// RP, else a fresh one from the PIN; none when the key has no PIN and none was given.
-    fn ceremony_auth(&mut self, pin: Option<&Pin>, rp_id: &str, permission: u8, message: &[u8]) -> Result<Option<(Vec<u8>, u8)>, KeyError> {
+    fn ceremony_auth(&mut self, pin: Option<&Pin>, rp_id: &str, permission: u8, message: &[u8]) -> Result<Option<Auth>, KeyError> {
         let token = match self.token.take() {
             Some((token, bound)) if bound == rp_id => token,
             _ => match pin {
@@ -182,18 +184,14 @@ impl<T: HidTransport> CtapClient<T> {
         params.rp_name = request.rp_name.clone().unwrap_or_default();
         params.user_name = request.user_name.clone();
         params.user_display_name = request.user_display_name.clone();
-        params.exclude_list = request.exclude_list.clone();
+        // Probes for a long exclude list carry no PIN token: the token is for makeCredential
+        // only. They sign nothing the relying party sees, so a random clientDataHash does.
+        params.exclude_list = self.fit_list(&request.rp_id, &request.exclude_list, &rand::random(), None)?;
         params.option_rk = request.resident_key;
         params.key_types = vec![CredentialSupportedKeyType::Ecdsa256];
         let protocol = auth.as_ref().map_or(1, |(_, protocol)| *protocol);
         params.pin_auth = auth.map(|(param, _)| param).unwrap_or_default();
-        let mut extensions = Vec::new();
-        if request.hmac_secret {
-            extensions.push(CredentialExtension::HmacSecret(Some(true)));
-        }
-        if let Some(level) = request.cred_protect {
-            extensions.push(CredentialExtension::CredProtect(Some(cred_protect_policy(level)?)));
-        }
+        let extensions = shared::make_credential_extensions(request)?;
         let extensions = (!extensions.is_empty()).then_some(extensions);
         let payload = make_credential_command::create_payload(params, extensions.as_ref(), protocol)
             .map_err(|e| KeyError::Protocol(e.to_string()))?;
@@ -216,7 +214,12 @@ impl<T: HidTransport> CtapClient<T> {
     fn get_assertion_once(&mut self, request: &GetAssertionRequest, pin: Option<&Pin>, events: Events<'_>, cancel: &CancelToken) -> Result<Assertion, KeyError> {
         let client_data_hash = client_data_hash(&request.client_data_json);
         let auth = self.ceremony_auth(pin, &request.rp_id, permissions::GET_ASSERTION, &client_data_hash)?;
-        let mut params = get_assertion_command::Params::new(&request.rp_id, request.client_data_json.clone(), request.allow_list.clone());
+        let allow_list = self.fit_list(&request.rp_id, &request.allow_list, &client_data_hash, auth.as_ref())?;
+        if allow_list.is_empty() && !request.allow_list.is_empty() {
+            // Sending no list would ask for any discoverable credential instead.
+            return Err(KeyError::NoCredentials);
+        }
+        let mut params = get_assertion_command::Params::new(&request.rp_id, request.client_data_json.clone(), allow_list);
         debug_assert_eq!(params.client_data_hash, client_data_hash);
         params.option_up = true;
         params.option_uv = None;
@@ -233,6 +236,39 @@ impl<T: HidTransport> CtapClient<T> {
             signature: assertion.signature,
             user_handle,
         })
+    }
+
+    /// `ids` cut down to what the key takes in one list (see [`shared::fit_list`]).
+    ///
+    /// The probes are getAssertions over `client_data_hash` carrying `auth`, the ceremony's
+    /// pinUvAuthParam over it. With it they are user-verified and also find credProtect=3
+    /// credentials; a request without a touch does not spend the token (CTAP 2.1 §6.2.2
+    /// step 9). Without it (makeCredential, whose token lacks the getAssertion permission) a
+    /// credProtect=3 credential is not found, so a long exclude list cannot keep such a
+    /// credential from being registered twice.
+    fn fit_list(&mut self, rp_id: &str, ids: &[Vec<u8>], client_data_hash: &[u8; 32], auth: Option<&Auth>) -> Result<Vec<Vec<u8>>, KeyError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let info = self.cached_info()?;
+        shared::fit_list(ids, &info, |batch| self.probe(rp_id, batch, client_data_hash, auth))
+    }
+
+    /// A silent getAssertion (up=false) for `batch`: the id of the credential the key found.
+    fn probe(&mut self, rp_id: &str, batch: &[Vec<u8>], client_data_hash: &[u8; 32], auth: Option<&Auth>) -> Result<Option<Vec<u8>>, KeyError> {
+        let mut params = get_assertion_command::Params::new(rp_id, Vec::new(), batch.to_vec());
+        params.client_data_hash = client_data_hash.to_vec();
+        params.option_up = false;
+        params.option_uv = None;
+        params.pin_auth = auth.map(|(param, _)| param.clone()).unwrap_or_default();
+        let protocol = auth.map_or(1, |(_, protocol)| *protocol);
+        let payload =
+            get_assertion_command::create_payload(params, None, None, protocol).map_err(|e| KeyError::Protocol(e.to_string()))?;
+        let response = match self.simple(&payload) {
+            Err(KeyError::NoCredentials) => return Ok(None),
+            other => other?,
+        };
+        Ok(Some(parse_guarded(|| get_assertion_response::parse_cbor(&response, None))?.credential_id))
     }
 
     /// authenticatorSelection needs CTAP 2.1; a 2.0 key is asked the way browsers do it,
@@ -399,15 +435,6 @@ fn append_empty_pin_auth(payload: &mut Vec<u8>) -> Result<(), KeyError> {
     Ok(())
 }
 
-fn cred_protect_policy(level: u8) -> Result<CredentialProtectionPolicy, KeyError> {
-    match level {
-        1 => Ok(CredentialProtectionPolicy::UserVerificationOptional),
-        2 => Ok(CredentialProtectionPolicy::UserVerificationOptionalWithCredentialIdList),
-        3 => Ok(CredentialProtectionPolicy::UserVerificationRequired),
-        other => Err(KeyError::Protocol(format!("credProtect level {other} does not exist"))),
-    }
-}
-
 /// ctap-hid-fido2's parsers index into authenticatorData without bounds checks; a key
 /// that answers garbage must give an error, not bring the app down.
 fn parse_guarded<R, E: std::fmt::Display>(parse: impl FnOnce() -> Result<R, E>) -> Result<R, KeyError> {
@@ -422,10 +449,30 @@ fn hid_error(error: HidError) -> KeyError {
     match error {
         HidError::Disconnected => KeyError::Removed,
         HidError::Timeout => KeyError::Timeout,
+        // CtapHid gives up on a busy channel only after retrying for seconds: another
+        // program (a browser waiting for a touch) holds the key.
+        HidError::Device(error_code::CHANNEL_BUSY) => KeyError::Busy,
+        // The key's frames made no sense: its fault, not the cable's.
+        HidError::Protocol(message) => KeyError::Protocol(message),
         other => KeyError::Transport(other.to_string()),
     }
 }
 
 fn pin_error(error: PinProtocolError) -> KeyError {
     KeyError::Protocol(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_errors_keep_their_meaning() {
+        assert_eq!(hid_error(HidError::Disconnected), KeyError::Removed);
+        assert_eq!(hid_error(HidError::Timeout), KeyError::Timeout);
+        assert_eq!(hid_error(HidError::Device(error_code::CHANNEL_BUSY)), KeyError::Busy);
+        assert_eq!(hid_error(HidError::Protocol("a frame from nowhere".into())), KeyError::Protocol("a frame from nowhere".into()));
+        assert!(matches!(hid_error(HidError::Device(error_code::INVALID_SEQ)), KeyError::Transport(_)));
+        assert!(matches!(hid_error(HidError::Io("EIO".into())), KeyError::Transport(_)));
+    }
 }

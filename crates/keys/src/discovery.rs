@@ -59,9 +59,11 @@ impl KeyPorts {
 
     /// Pulls a virtual key out (a USB key is pulled out by hand).
     pub fn pull_out(&self, location: &KeyLocation) {
-        if let KeyLocation::Virtual(slot) = location
-            && let Some(device) = self.lock().remove(slot)
-        {
+        let KeyLocation::Virtual(slot) = location else { return };
+        // Its own statement, so the slots are unlocked before `unplug` waits for the key's
+        // thread: a key busy with a request would otherwise hold up every other port.
+        let device = self.lock().remove(slot);
+        if let Some(device) = device {
             device.unplug();
         }
     }
@@ -90,8 +92,10 @@ impl KeyPorts {
         let ports = self.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
+        // The first look is taken before returning, so that a key plugged in right after
+        // `watch` returns is reported as inserted rather than taken as already there.
+        let mut known = ports.present();
         let thread = std::thread::spawn(move || {
-            let mut known = ports.present();
             while !stopping.load(Ordering::Relaxed) {
                 std::thread::sleep(interval);
                 let now = ports.present();

@@ -42,6 +42,8 @@ pub enum KeyError {
     Transport(String),
     #[error("the key did not answer in time")]
     Timeout,
+    #[error("the key is in use by another program")]
+    Busy,
 }
 
 impl KeyError {
@@ -49,6 +51,7 @@ impl KeyError {
     /// by the caller, which asks the key for them.
     pub fn from_status(status: u8) -> Self {
         match status {
+            0x06 => Self::Busy,
             0x19 => Self::CredentialExcluded,
             0x26 => Self::UnsupportedAlgorithm,
             0x27 => Self::OperationDenied,
@@ -73,7 +76,7 @@ mod tests {
 
     #[test]
     fn every_status_the_flow_meets_has_its_own_error() {
-        let statuses = [0x19, 0x26, 0x27, 0x28, 0x2D, 0x2E, 0x2F, 0x31, 0x32, 0x34, 0x35, 0x36, 0x37];
+        let statuses = [0x06, 0x19, 0x26, 0x27, 0x28, 0x2D, 0x2E, 0x2F, 0x31, 0x32, 0x34, 0x35, 0x36, 0x37];
         let errors: Vec<KeyError> = statuses.iter().map(|&s| KeyError::from_status(s)).collect();
         assert!(errors.iter().all(|e| !matches!(e, KeyError::Ctap(_))));
         for (i, a) in errors.iter().enumerate() {

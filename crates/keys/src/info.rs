@@ -16,6 +16,10 @@ pub struct AuthenticatorInfo {
     pub max_msg_size: Option<u64>,
     /// Preferred first.
     pub pin_uv_auth_protocols: Vec<u8>,
+    /// The longest excludeList or allowList the key takes (`None`: it does not say).
+    pub max_credential_count_in_list: Option<u64>,
+    /// Longer credential ids cannot be this key's (`None`: it does not say).
+    pub max_credential_id_length: Option<u64>,
     pub transports: Vec<String>,
     /// COSE algorithm identifiers.
     pub algorithms: Vec<i64>,
@@ -79,6 +83,8 @@ impl AuthenticatorInfo {
                     info.pin_uv_auth_protocols =
                         protocols.iter().filter_map(|p| uint(p).ok()).filter_map(|p| u8::try_from(p).ok()).collect();
                 }
+                0x07 => info.max_credential_count_in_list = Some(uint(value)?).filter(|&n| n > 0),
+                0x08 => info.max_credential_id_length = Some(uint(value)?).filter(|&n| n > 0),
                 0x09 => info.transports = texts(value)?,
                 0x0A => info.algorithms = algorithms(value)?,
                 0x0C => info.force_pin_change = value.as_bool().ok_or_else(|| bad("forcePINChange is not a bool"))?,

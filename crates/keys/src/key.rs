@@ -39,7 +39,8 @@ pub struct MakeCredentialRequest {
     pub user_name: String,
     pub user_display_name: String,
     /// Credential ids the relying party already has for this user: the key refuses to
-    /// register twice.
+    /// register twice. Any length: a list longer than the key's maxCredentialCountInList is
+    /// checked in batches first, as browsers do.
     pub exclude_list: Vec<Vec<u8>>,
     pub resident_key: bool,
     pub hmac_secret: bool,
@@ -60,7 +61,7 @@ pub struct NewCredential {
 pub struct GetAssertionRequest {
     pub client_data_json: Vec<u8>,
     pub rp_id: String,
-    /// Empty: any discoverable credential of the RP.
+    /// Empty: any discoverable credential of the RP. Any length, as for `exclude_list`.
     pub allow_list: Vec<Vec<u8>>,
 }
 

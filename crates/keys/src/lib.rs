@@ -10,6 +10,7 @@ mod error;
 mod info;
 mod key;
 pub mod pin_protocol;
+mod shared;
 pub mod usb;
 pub mod virtual_key;
 

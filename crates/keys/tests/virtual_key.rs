@@ -1,14 +1,24 @@
 //! The client against the virtual key, over real CTAPHID reports and CTAP2 CBOR: every
 //! operation onboarding uses, and every error it can meet.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
+use ciborium::Value;
 use tap2key_keys::{
     CancelToken, GetAssertionRequest, Key, KeyError, KeyEvent, MakeCredentialRequest, Pin,
     client::CtapClient,
     virtual_key::{self, VirtualTransport},
 };
-use tap2key_virtual_key::{TouchPolicy, VirtualKey, VirtualKeyConfig};
+use tap2key_virtual_key::{
+    TouchPolicy, VirtualKey, VirtualKeyConfig,
+    hid::{CtapHandler, HidDevice, HidIo},
+};
 
 const RP: &str = "login.microsoft.com";
 
@@ -92,7 +102,10 @@ fn wrong_pins_count_down_block_until_replug_and_finally_block_the_key() {
     assert_eq!(client.verify_pin(&pin("1234"), RP), Err(KeyError::PinAuthBlocked));
     assert_eq!(key.pin_retries(), 5);
 
+    // Re-plugging is a power cycle; it pulls the key out of the port the old session used.
+    let mut old = client;
     let mut client = virtual_key::open(key.plug_in()).unwrap();
+    assert_eq!(old.info(), Err(KeyError::Removed));
     client.verify_pin(&pin("1234"), RP).unwrap();
     assert_eq!(key.pin_retries(), 8, "a right PIN restores the count");
     for round in 0..3 {
@@ -163,11 +176,11 @@ fn nobody_touching_the_key_times_out_and_a_cancel_stops_the_wait() {
 
 #[test]
 fn pulling_the_key_out_mid_touch_is_reported_as_removed() {
-    let (key, mut client) = key_with(VirtualKeyConfig { touch: TouchPolicy::WhenPressed, ..VirtualKeyConfig::default() });
+    let key = VirtualKey::new(VirtualKeyConfig { touch: TouchPolicy::WhenPressed, ..VirtualKeyConfig::default() }).unwrap();
+    // The simulated user holds the device too, to pull it out.
     let device = key.plug_in();
-    let mut client2 = virtual_key::open(device.clone()).unwrap();
-    drop(client.info());
-    let result = client2.make_credential(&registration(b"u", vec![]), None, &mut |_| { device.unplug(); }, &CancelToken::new());
+    let mut client = virtual_key::open(device.clone()).unwrap();
+    let result = client.make_credential(&registration(b"u", vec![]), None, &mut |_| { device.unplug(); }, &CancelToken::new());
     assert_eq!(result, Err(KeyError::Removed));
     assert!(key.credentials().is_empty());
 }
@@ -269,4 +282,152 @@ fn nobody_touching_during_selection_times_out() {
     let info = client.info().unwrap();
     assert!(info.versions.contains(&"FIDO_2_1".to_string()));
     assert_eq!(client.select(&mut no_events(), &CancelToken::new()), Err(KeyError::UserActionTimeout));
+}
+
+/// Ids the key never made, like those another key registered for the same user.
+fn strangers(count: u8) -> Vec<Vec<u8>> {
+    (0..count).map(|i| vec![i; 48]).collect()
+}
+
+#[test]
+fn an_exclude_list_longer_than_the_key_takes_is_checked_in_batches() {
+    let (key, mut client) = blank_key();
+    assert_eq!(client.info().unwrap().max_credential_count_in_list, Some(8));
+    let first = client.make_credential(&registration(b"u", vec![]), None, &mut no_events(), &CancelToken::new()).unwrap();
+    let mut exclude = strangers(20);
+    exclude.insert(15, first.credential_id.clone());
+    exclude.push(vec![9; 300]); // longer than maxCredentialIdLength: dropped by the client
+    let again = client.make_credential(&registration(b"u", exclude.clone()), None, &mut no_events(), &CancelToken::new());
+    assert_eq!(again, Err(KeyError::CredentialExcluded));
+
+    exclude.remove(15);
+    client.make_credential(&registration(b"v", exclude), None, &mut no_events(), &CancelToken::new()).unwrap();
+    assert_eq!(key.credentials().len(), 2);
+}
+
+#[test]
+fn an_allow_list_longer_than_the_key_takes_is_searched_in_batches() {
+    let (_key, mut client) = blank_key();
+    client.set_pin(&pin("1234")).unwrap();
+    // credProtect 3: only found with UV, so the batch probes carry the PIN's token too.
+    let request = MakeCredentialRequest { resident_key: false, cred_protect: Some(3), ..registration(b"u", vec![]) };
+    let credential = client.make_credential(&request, Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    let mut allow = strangers(20);
+    allow.insert(17, credential.credential_id.clone());
+    let mut touches = 0;
+    let assertion = client
+        .get_assertion(&sign_in(allow), Some(&pin("1234")), &mut |e| touches += (e == KeyEvent::TouchNeeded) as usize, &CancelToken::new())
+        .unwrap();
+    assert_eq!(assertion.credential_id, credential.credential_id);
+    assert_eq!(assertion.authenticator_data[32] & 0x05, 0x05, "UP and UV set");
+    assert_eq!(touches, 1, "the probes need no touch");
+
+    let none = client.get_assertion(&sign_in(strangers(20)), Some(&pin("1234")), &mut no_events(), &CancelToken::new());
+    assert_eq!(none, Err(KeyError::NoCredentials));
+}
+
+#[test]
+fn plugging_the_key_in_again_pulls_it_out_of_where_it_was() {
+    let key = VirtualKey::new(VirtualKeyConfig::default()).unwrap();
+    let first = key.plug_in();
+    let second = key.plug_in();
+    assert!(!first.is_plugged_in(), "one key cannot be in two ports");
+    assert!(second.is_plugged_in());
+    let mut client = virtual_key::open(second).unwrap();
+    client.info().unwrap();
+}
+
+/// A key that says it holds a million credentials for the RP, and answers every "next" with
+/// the same one, forever (up to a limit, so a failing test ends).
+struct Braggart {
+    inner: Box<dyn CtapHandler>,
+    first: Option<Vec<u8>>,
+    nexts: Arc<AtomicUsize>,
+}
+
+impl CtapHandler for Braggart {
+    fn power_up(&mut self) {
+        self.inner.power_up();
+    }
+
+    fn cbor(&mut self, request: &[u8], io: &mut dyn HidIo) -> Vec<u8> {
+        let subcommand = || {
+            let params: Value = ciborium::from_reader(&request[1..]).ok()?;
+            params.as_map()?.iter().find(|(k, _)| *k == Value::from(1)).and_then(|(_, v)| v.as_integer())
+        };
+        if request.first() != Some(&0x0A) {
+            return self.inner.cbor(request, io);
+        }
+        match subcommand().and_then(|s| u8::try_from(s).ok()) {
+            Some(0x05) => match &self.first {
+                Some(answer) if self.nexts.fetch_add(1, Ordering::SeqCst) < 5000 => answer.clone(),
+                _ => vec![0x30],
+            },
+            Some(0x04) => {
+                let answer = self.inner.cbor(request, io);
+                let mut value: Value = ciborium::from_reader(&answer[1..]).unwrap();
+                for (key, total) in value.as_map_mut().unwrap() {
+                    if *key == Value::from(0x09) {
+                        *total = Value::from(1_000_000);
+                    }
+                }
+                let mut bragging = vec![0x00];
+                ciborium::into_writer(&value, &mut bragging).unwrap();
+                self.first = Some(answer);
+                bragging
+            }
+            _ => self.inner.cbor(request, io),
+        }
+    }
+
+    fn wink(&mut self) {
+        self.inner.wink();
+    }
+}
+
+#[test]
+fn a_key_claiming_more_credentials_than_any_key_holds_is_not_believed() {
+    let key = VirtualKey::new(VirtualKeyConfig::default()).unwrap();
+    let device = key.plug_in();
+    let mut client = virtual_key::open(device.clone()).unwrap();
+    client.set_pin(&pin("1234")).unwrap();
+    client.make_credential(&registration(b"u", vec![]), Some(&pin("1234")), &mut no_events(), &CancelToken::new()).unwrap();
+    drop(client);
+
+    let nexts = Arc::new(AtomicUsize::new(0));
+    let braggart = Braggart { inner: device.unplug().unwrap(), first: None, nexts: nexts.clone() };
+    let mut client = virtual_key::open(HidDevice::plug_in(braggart)).unwrap();
+    let listed = client.list_credentials(&pin("1234"), RP);
+    assert!(matches!(listed, Err(KeyError::Protocol(_))), "{listed:?}");
+    assert_eq!(nexts.load(Ordering::SeqCst), 0, "no credential was asked for");
+}
+
+#[test]
+fn a_key_without_a_pin_has_no_token_to_give() {
+    let (_key, mut client) = blank_key();
+    assert_eq!(client.verify_pin(&pin("1234"), RP), Err(KeyError::PinNotSet));
+    assert_eq!(client.delete_credential(&[1; 16], &pin("1234")), Err(KeyError::PinNotSet));
+}
+
+#[test]
+fn signing_in_where_the_key_has_no_passkey_is_no_credentials() {
+    let (_key, mut client) = blank_key();
+    client.make_credential(&registration(b"u", vec![]), None, &mut no_events(), &CancelToken::new()).unwrap();
+    let elsewhere = GetAssertionRequest { rp_id: "unknown.example".into(), ..sign_in(vec![]) };
+    assert_eq!(client.get_assertion(&elsewhere, None, &mut no_events(), &CancelToken::new()), Err(KeyError::NoCredentials));
+    assert_eq!(client.get_assertion(&sign_in(vec![vec![1; 48]]), None, &mut no_events(), &CancelToken::new()), Err(KeyError::NoCredentials));
+}
+
+#[test]
+fn a_full_key_says_so() {
+    let (key, mut client) = key_with(VirtualKeyConfig { max_credentials: 1, ..VirtualKeyConfig::default() });
+    client.make_credential(&registration(b"first", vec![]), None, &mut no_events(), &CancelToken::new()).unwrap();
+    let second = client.make_credential(&registration(b"second", vec![]), None, &mut no_events(), &CancelToken::new());
+    assert_eq!(second, Err(KeyError::KeyStoreFull));
+    // The same user again replaces the passkey rather than needing room.
+    client.make_credential(&registration(b"first", vec![]), None, &mut no_events(), &CancelToken::new()).unwrap();
+    // And a non-discoverable credential needs no room at all.
+    let request = MakeCredentialRequest { resident_key: false, ..registration(b"second", vec![]) };
+    client.make_credential(&request, None, &mut no_events(), &CancelToken::new()).unwrap();
+    assert_eq!(key.credentials().len(), 1);
 }

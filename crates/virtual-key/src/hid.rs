@@ -26,6 +26,7 @@ mod tests;
 
 use std::time::Duration;
 
+pub(crate) use device::WeakHidDevice;
 pub use device::{HidDevice, Unplugged, WriteError};
 
 /// Bytes in one HID report, in either direction (full-speed USB interrupt transfers).

@@ -1,7 +1,7 @@
 //! The virtual key as its owner holds it: plug it in, touch it, look at what it stores.
 
 use std::sync::{
-    Arc, Mutex,
+    Arc, Mutex, PoisonError,
     atomic::{AtomicU32, Ordering},
 };
 
@@ -9,7 +9,7 @@ use crate::{
     attestation::{AttestationCa, AttestationIdentity},
     authenticator::Authenticator,
     config::{KeyModel, VirtualKeyConfig},
-    hid::HidDevice,
+    hid::{HidDevice, WeakHidDevice},
     state::PersistentState,
     touch::Touch,
 };
@@ -28,11 +28,13 @@ pub(crate) struct Shared {
     pub attestation: AttestationIdentity,
     pub winks: AtomicU32,
     state: Mutex<PersistentState>,
+    /// Where the key is plugged in now, if anywhere.
+    plugged: Mutex<WeakHidDevice>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum VirtualKeyError {
-    #[error("the virtual key's state file {path} could not be read: {source}")]
+    #[error("the virtual key's state file {path} could not be used: {source}")]
     StateFile { path: String, source: std::io::Error },
     #[error("the virtual key's attestation could not be set up: {0}")]
     Attestation(String),
@@ -52,7 +54,7 @@ pub struct CredentialSummary {
 impl VirtualKey {
     /// A key with its state from `config.state_file` if that file exists, else blank.
     pub fn new(config: VirtualKeyConfig) -> Result<Self, VirtualKeyError> {
-        if config.min_pin_length < 4 {
+        if config.min_pin_length < crate::state::MIN_PIN_LENGTH {
             return Err(VirtualKeyError::MinPinLength(config.min_pin_length));
         }
         let state = match &config.state_file {
@@ -68,13 +70,33 @@ impl VirtualKey {
             .issue(config.model.aaguid, &config.model.name)
             .map_err(|e| VirtualKeyError::Attestation(e.to_string()))?;
         let touch = Touch::new(config.touch);
-        let shared = Shared { config, touch, attestation, winks: AtomicU32::new(0), state: Mutex::new(state) };
+        let shared = Shared {
+            config,
+            touch,
+            attestation,
+            winks: AtomicU32::new(0),
+            state: Mutex::new(state),
+            plugged: Mutex::default(),
+        };
         Ok(Self { shared: Arc::new(shared) })
     }
 
-    /// Plugs the key in: a fresh power cycle serving CTAPHID on its own thread.
+    /// Plugs the key in: a fresh power cycle serving CTAPHID on its own thread. A key is in
+    /// one port at a time, so if it was plugged in elsewhere it is pulled out of there first
+    /// (that device then reads as unplugged).
     pub fn plug_in(&self) -> HidDevice {
-        HidDevice::plug_in(Authenticator::new(self.shared.clone()))
+        let mut plugged = self.shared.plugged.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(previous) = plugged.upgrade() {
+            // Its thread may have died of a handler panic, which `unplug` re-raises; that
+            // was reported when it happened and must not take this caller down too.
+            let unplugged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| previous.unplug()));
+            if unplugged.is_err() {
+                tracing::error!("the virtual key had crashed before it was plugged in again");
+            }
+        }
+        let device = HidDevice::plug_in(Authenticator::new(self.shared.clone()));
+        *plugged = device.downgrade();
+        device
     }
 
     /// The key's sensor, for whoever plays the user.
@@ -156,5 +178,87 @@ impl Shared {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PersistentState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Credential;
+
+    /// A state file in a directory of its own, removed when dropped.
+    struct StateFile(std::path::PathBuf);
+
+    impl StateFile {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("tap2key-state-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir.join("key.json"))
+        }
+
+        fn open_key_with(&self, state: &PersistentState) -> Result<VirtualKey, VirtualKeyError> {
+            state.save(&self.0).unwrap();
+            VirtualKey::new(VirtualKeyConfig { state_file: Some(self.0.clone()), ..VirtualKeyConfig::default() })
+        }
+    }
+
+    impl Drop for StateFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(self.0.parent().unwrap());
+        }
+    }
+
+    fn credential(private_key: [u8; 32]) -> Credential {
+        Credential {
+            id: vec![1; 48],
+            rp_id: "example.com".into(),
+            rp_name: None,
+            user_id: vec![2],
+            user_name: None,
+            user_display_name: None,
+            private_key,
+            discoverable: true,
+            cred_protect: 1,
+            hmac_secret: None,
+            serial: 0,
+        }
+    }
+
+    #[test]
+    fn a_corrupt_state_file_is_an_error_not_a_key_that_panics_later() {
+        let file = StateFile::new("corrupt");
+        let mut valid = PersistentState::new(4);
+        valid.credentials.push(credential([7; 32]));
+        assert!(file.open_key_with(&valid).is_ok());
+
+        // Zero and the group order are not P-256 private keys.
+        let order = [
+            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad,
+            0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+        ];
+        for scalar in [[0; 32], order] {
+            let mut state = valid.clone();
+            state.credentials.push(credential(scalar));
+            assert!(matches!(file.open_key_with(&state), Err(VirtualKeyError::StateFile { .. })));
+        }
+        let mut state = valid.clone();
+        state.pin_retries = 9;
+        assert!(matches!(file.open_key_with(&state), Err(VirtualKeyError::StateFile { .. })));
+        let mut state = valid.clone();
+        state.min_pin_length = 3;
+        assert!(matches!(file.open_key_with(&state), Err(VirtualKeyError::StateFile { .. })));
+        let mut state = valid.clone();
+        state.credentials[0].cred_protect = 4;
+        assert!(matches!(file.open_key_with(&state), Err(VirtualKeyError::StateFile { .. })));
+    }
+
+    #[test]
+    fn the_error_names_the_problem_but_no_secret() {
+        let file = StateFile::new("message");
+        let mut state = PersistentState::new(4);
+        state.credentials.push(credential([0; 32]));
+        let Err(error) = file.open_key_with(&state) else { panic!("a zero private key was accepted") };
+        let message = error.to_string();
+        assert!(message.contains("private key"), "{message}");
     }
 }

@@ -58,7 +58,10 @@ impl SharedSecret {
         let [hmac_key, aes_key] = &mut *keys;
         match protocol {
             PinProtocol::One => {
-                hmac_key.copy_from_slice(&Sha256::digest(z));
+                // Straight into the zeroized storage: no stray copy of SHA-256(Z).
+                let mut hasher = Sha256::new();
+                hasher.update(z);
+                hasher.finalize_into(hmac_key.into());
                 aes_key.copy_from_slice(hmac_key);
             }
             PinProtocol::Two => {
@@ -127,7 +130,10 @@ impl SharedSecret {
     /// pinHashEnc = encrypt(LEFT(SHA-256(pin), 16))
     pub fn pin_hash_enc(&self, pin: &Pin) -> Vec<u8> {
         // The hash stands in for the PIN on the wire, so it is as secret as the PIN.
-        let hash = Zeroizing::new(<[u8; 32]>::from(Sha256::digest(pin.utf8())));
+        let mut hash = Zeroizing::new([0; 32]);
+        let mut hasher = Sha256::new();
+        hasher.update(pin.utf8());
+        hasher.finalize_into((&mut *hash).into());
         self.encrypt(&hash[..PIN_HASH])
     }
 

@@ -2,11 +2,10 @@
 //! pinUvAuthTokens, with the retry and blocking rules of CTAP 2.1 §6.5.
 
 use ciborium::Value;
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::{
-    Authenticator,
+    Authenticator, crypto,
     cbor::{Params, int},
     pin_protocol::{SharedSecret, permission},
     status::{CtapResult, Status},
@@ -43,18 +42,15 @@ impl Authenticator {
         ])
     }
 
-    fn shared_secret(&self, protocol: u8, params: &Params) -> CtapResult<SharedSecret> {
-        let platform_key = params.get(0x03).ok_or(Status::MissingParameter)?;
-        self.key_agreement.shared_secret(protocol, platform_key)
-    }
-
     fn set_pin(&mut self, protocol: u8, params: &Params) -> CtapResult<()> {
+        // Every parameter is checked before whether a PIN is set (§6.5.5.5 step 1).
+        let platform_key = params.get(0x03).ok_or(Status::MissingParameter)?;
         let param = Params::required(params.bytes(0x04))?;
         let new_pin_enc = Params::required(params.bytes(0x05))?;
         if self.shared.read(|s| s.pin.is_some()) {
             return Err(Status::PinAuthInvalid);
         }
-        let secret = self.shared_secret(protocol, params)?;
+        let secret = self.key_agreement.shared_secret(protocol, platform_key)?;
         if !secret.verify(new_pin_enc, param) {
             return Err(Status::PinAuthInvalid);
         }
@@ -72,14 +68,15 @@ impl Authenticator {
         let param = Params::required(params.bytes(0x04))?;
         let new_pin_enc = Params::required(params.bytes(0x05))?;
         let pin_hash_enc = Params::required(params.bytes(0x06))?;
+        let platform_key = params.get(0x03).ok_or(Status::MissingParameter)?;
         self.check_pin_usable()?;
-        let secret = self.shared_secret(protocol, params)?;
+        let secret = self.key_agreement.shared_secret(protocol, platform_key)?;
         if !secret.verify(&[new_pin_enc, pin_hash_enc].concat(), param) {
             return Err(Status::PinAuthInvalid);
         }
         self.check_pin_hash(&secret, pin_hash_enc)?;
         let pin = self.new_pin(&secret, new_pin_enc)?;
-        let unchanged = self.shared.read(|s| s.pin.as_ref().is_some_and(|old| old.hash == pin.hash));
+        let unchanged = self.shared.read(|s| s.pin.as_ref().is_some_and(|old| crypto::constant_time_eq(&old.hash, &pin.hash)));
         if unchanged && self.shared.read(|s| s.force_pin_change) {
             return Err(Status::PinPolicyViolation);
         }
@@ -96,9 +93,7 @@ impl Authenticator {
     /// getPinUvAuthTokenUsingPinWithPermissions (0x09).
     fn pin_token(&mut self, protocol: u8, params: &Params, with_permissions: bool) -> CtapResult<Value> {
         let pin_hash_enc = Params::required(params.bytes(0x06))?;
-        if !params.has(0x03) {
-            return Err(Status::MissingParameter);
-        }
+        let platform_key = params.get(0x03).ok_or(Status::MissingParameter)?;
         let (permissions, rp_id) = if with_permissions {
             let permissions = Params::required(params.uint(0x09))?;
             let rp_id = params.text(0x0A)?.map(str::to_owned);
@@ -110,7 +105,7 @@ impl Authenticator {
             (permission::MAKE_CREDENTIAL | permission::GET_ASSERTION, None)
         };
         self.check_pin_usable()?;
-        let secret = self.shared_secret(protocol, params)?;
+        let secret = self.key_agreement.shared_secret(protocol, platform_key)?;
         self.check_pin_hash(&secret, pin_hash_enc)?;
         if self.shared.read(|s| s.force_pin_change) {
             return Err(Status::PinPolicyViolation);
@@ -159,9 +154,9 @@ impl Authenticator {
             state.pin_retries
         });
         let typed = secret.decrypt(pin_hash_enc).ok().filter(|hash| hash.len() == 16);
-        let stored = self.shared.read(|s| s.pin.as_ref().map(|pin| pin.hash));
+        let stored = self.shared.read(|s| s.pin.as_ref().map(|pin| Zeroizing::new(pin.hash)));
         let matches = match (typed, stored) {
-            (Some(typed), Some(stored)) => constant_time_eq(&typed, &stored),
+            (Some(typed), Some(stored)) => crypto::constant_time_eq(&typed, stored.as_slice()),
             _ => false,
         };
         if matches {
@@ -194,12 +189,10 @@ impl Authenticator {
         if code_points < self.shared.read(|s| s.min_pin_length) {
             return Err(Status::PinPolicyViolation);
         }
+        // Only the left half is kept, but the whole digest stands in for the PIN until wiped.
+        let digest = crypto::sha256(&pin);
         let mut hash = [0u8; 16];
-        hash.copy_from_slice(&Sha256::digest(&pin[..])[..16]);
+        hash.copy_from_slice(&digest[..16]);
         Ok(StoredPin { hash, code_points })
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -13,6 +13,18 @@ use super::{
 };
 use crate::state::Credential;
 
+/// What an authenticated subcommand acts on.
+enum Target<'a> {
+    /// getCredsMetadata: counts over the whole key.
+    Metadata,
+    /// enumerateRPsBegin: every RP on the key.
+    RelyingParties,
+    /// enumerateCredentialsBegin: the credentials of the RP with this rpIdHash.
+    RelyingParty(&'a [u8]),
+    /// deleteCredential: the credential with this id.
+    Credential(&'a [u8]),
+}
+
 /// What enumerateRPsGetNextRP / enumerateCredentialsGetNextCredential continue.
 pub(super) enum Enumeration {
     RelyingParties(Vec<String>),
@@ -37,54 +49,55 @@ impl Authenticator {
             _ => return Err(Status::InvalidSubcommand),
         }
         let sub_params = params.get(0x02);
-        self.authorize(params, subcommand, sub_params)?;
-        let sub_map = sub_params.and_then(Value::as_map).map(Vec::as_slice).unwrap_or_default();
-        match subcommand {
-            GET_METADATA => Ok(Some(self.metadata())),
-            ENUMERATE_RPS_BEGIN => self.first_rp().map(Some),
+        let sub_map = sub_params.map(|v| v.as_map().map(Vec::as_slice).ok_or(Status::CborUnexpectedType)).transpose()?;
+        let sub_param = |key: i64| sub_map.unwrap_or_default().iter().find(|(k, _)| *k == int(key)).map(|(_, v)| v);
+        // What the subcommand acts on, required before anything is authorized (§6.8 step 1).
+        let target = match subcommand {
             ENUMERATE_CREDENTIALS_BEGIN => {
-                let rp_id_hash = sub_map.iter().find(|(k, _)| *k == int(0x01)).and_then(|(_, v)| v.as_bytes());
-                self.first_credential(rp_id_hash.ok_or(Status::MissingParameter)?).map(Some)
+                let hash = sub_param(0x01).ok_or(Status::MissingParameter)?;
+                Target::RelyingParty(hash.as_bytes().ok_or(Status::CborUnexpectedType)?.as_slice())
             }
-            _ => {
-                let descriptor = sub_map.iter().find(|(k, _)| *k == int(0x02)).and_then(|(_, v)| v.as_map());
-                let id = bytes_field(descriptor.ok_or(Status::MissingParameter)?, "id")?.ok_or(Status::MissingParameter)?;
-                self.delete(id).map(|()| None)
+            DELETE_CREDENTIAL => {
+                let descriptor = sub_param(0x02).ok_or(Status::MissingParameter)?;
+                let descriptor = descriptor.as_map().ok_or(Status::CborUnexpectedType)?;
+                Target::Credential(bytes_field(descriptor, "id")?.ok_or(Status::MissingParameter)?)
             }
+            GET_METADATA => Target::Metadata,
+            _ => Target::RelyingParties,
+        };
+        self.authorize(params, subcommand, sub_params, &target)?;
+        match target {
+            Target::Metadata => Ok(Some(self.metadata())),
+            Target::RelyingParties => self.first_rp().map(Some),
+            Target::RelyingParty(rp_id_hash) => self.first_credential(rp_id_hash).map(Some),
+            Target::Credential(id) => self.delete(id).map(|()| None),
         }
     }
 
     /// pinUvAuthParam = authenticate(token, subCommand ‖ CBOR(subCommandParams)), and the
-    /// token must carry the cm permission; RP-bound tokens see only their own RP.
-    fn authorize(&mut self, params: &Params, subcommand: u64, sub_params: Option<&Value>) -> CtapResult<()> {
+    /// token must carry the cm permission. A token bound to an RP may only list or delete
+    /// that RP's credentials: metadata and the RP list are refused, and so is anything that
+    /// cannot be shown to be the RP's, such as an id the key does not hold (PIN_AUTH_INVALID,
+    /// rather than NO_CREDENTIALS, which would tell the holder of a narrow token about others).
+    fn authorize(&mut self, params: &Params, subcommand: u64, sub_params: Option<&Value>, target: &Target<'_>) -> CtapResult<()> {
         let param = params.bytes(0x04)?.ok_or(Status::PuatRequired)?;
         let protocol = self.pin_protocol(params, true, 0x03)?.expect("required above");
         let mut message = vec![subcommand as u8];
         if let Some(sub_params) = sub_params {
+            // The request was canonical, so this is exactly what the platform MACed.
             message.extend_from_slice(&encode(sub_params.clone()));
         }
-        let bound_rp = self.token.rp_id().map(str::to_owned);
         self.token.verify(protocol, &message, param, permission::CREDENTIAL_MANAGEMENT, None)?;
-        let allowed = match (subcommand, bound_rp) {
-            (_, None) => true,
-            (GET_METADATA | ENUMERATE_RPS_BEGIN, Some(_)) => false,
-            (_, Some(rp_id)) => self.rp_of_request(sub_params).is_none_or(|rp| rp == rp_id),
+        let Some(bound_rp) = self.token.rp_id() else { return Ok(()) };
+        let bound_hash = Sha256::digest(bound_rp.as_bytes());
+        let allowed = match target {
+            Target::Metadata | Target::RelyingParties => false,
+            Target::RelyingParty(rp_id_hash) => bound_hash.as_slice() == *rp_id_hash,
+            Target::Credential(id) => self.shared.read(|state| {
+                state.credentials.iter().any(|c| c.discoverable && c.id == *id && c.rp_id == bound_rp)
+            }),
         };
         if allowed { Ok(()) } else { Err(Status::PinAuthInvalid) }
-    }
-
-    fn rp_of_request(&self, sub_params: Option<&Value>) -> Option<String> {
-        let map = sub_params?.as_map()?;
-        let hash = map.iter().find(|(k, _)| *k == int(0x01)).and_then(|(_, v)| v.as_bytes());
-        let descriptor = map.iter().find(|(k, _)| *k == int(0x02)).and_then(|(_, v)| v.as_map());
-        let id = descriptor.and_then(|d| bytes_field(d, "id").ok().flatten());
-        self.shared.read(|state| {
-            state
-                .credentials
-                .iter()
-                .find(|c| hash.is_some_and(|h| Sha256::digest(c.rp_id.as_bytes()).as_slice() == h.as_slice()) || id == Some(c.id.as_slice()))
-                .map(|c| c.rp_id.clone())
-        })
     }
 
     fn metadata(&self) -> Value {

@@ -4,9 +4,8 @@
 use ciborium::Value;
 
 use super::{
-    Authenticator, cose_public_key, flags,
+    Authenticator, cose_public_key, descriptor_ids, flags,
     cbor::{Params, bool_field, bytes, bytes_field, field, int, text, text_field},
-    info::MAX_CREDENTIAL_ID_LENGTH,
     pin_protocol::permission,
     status::{CtapResult, Status},
 };
@@ -30,8 +29,14 @@ impl Authenticator {
         let rp_id = text_field(rp, "id")?.ok_or(Status::MissingParameter)?.to_owned();
         let rp_name = text_field(rp, "name")?.map(str::to_owned);
         let user = Params::required(params.map(0x03))?;
+        // The whole entity is checked here, so that a malformed one is refused before the
+        // user is asked for a touch.
         let user_id = bytes_field(user, "id")?.ok_or(Status::MissingParameter)?;
+        let user_name = text_field(user, "name")?.map(str::to_owned);
+        let user_display_name = text_field(user, "displayName")?.map(str::to_owned);
         let algorithms = Params::required(params.array(0x04))?;
+        let exclude_list = params.array(0x05)?.map(descriptor_ids).transpose()?.unwrap_or_default();
+        let extensions = parse_extensions(params)?;
         let pin_auth = params.bytes(0x08)?;
 
         // Step 1: an empty pinUvAuthParam is a platform asking "touch to pick this key".
@@ -67,12 +72,11 @@ impl Authenticator {
             (None, _) => false,
         };
 
-        let excluded = self.excluded(params, &rp_id, user_verified)?;
-        let extensions = parse_extensions(params)?;
-        if excluded {
-            // Even a refusal waits for a touch, so a page cannot silently probe which
-            // keys a person holds.
-            self.wait_for_touch(io)?;
+        if self.excluded(&exclude_list, &rp_id, user_verified) {
+            // Even a refusal waits for a touch, so a page cannot silently probe which keys
+            // a person holds; and it is a refusal whether or not the touch comes (§6.1.2
+            // step 12: "regardless of whether user presence is obtained").
+            let _ = self.wait_for_touch(io);
             return Err(Status::CredentialExcluded);
         }
         self.wait_for_touch(io)?;
@@ -85,8 +89,8 @@ impl Authenticator {
             rp_id,
             rp_name,
             user_id: user_id.to_vec(),
-            user_name: text_field(user, "name")?.map(str::to_owned),
-            user_display_name: text_field(user, "displayName")?.map(str::to_owned),
+            user_name,
+            user_display_name,
             private_key: new_private_key(),
             discoverable: rk,
             cred_protect: extensions.cred_protect.unwrap_or(1),
@@ -94,7 +98,13 @@ impl Authenticator {
             serial: 0,
         };
         if !rk {
-            credential.id = self.shared.read(|s| super::wrapping::wrap(&s.wrapping_secret, &credential));
+            // The id carries the key; hmac-secret's randoms are derived from it, not stored.
+            self.shared.read(|s| {
+                credential.id = super::wrapping::wrap(s.wrapping_secret.expose(), &credential);
+                if credential.hmac_secret.is_some() {
+                    credential.hmac_secret = Some(super::wrapping::cred_randoms(s.wrapping_secret.expose(), &credential.id));
+                }
+            });
         }
         let response = self.attest(&credential, &extensions, client_data_hash, user_verified);
         if rk {
@@ -103,26 +113,10 @@ impl Authenticator {
         Ok(response)
     }
 
-    /// Both branches of the "touch to select" probe end in an error, by design.
-    pub(super) fn touch_probe(&self, io: &mut dyn HidIo) -> CtapResult<Value> {
-        self.wait_for_touch(io).map_err(|_| Status::OperationDenied)?;
-        Err(if self.shared.read(|s| s.pin.is_some()) { Status::PinInvalid } else { Status::PinNotSet })
-    }
-
-    /// The pinUvAuthProtocol under `key`: required with a pinUvAuthParam, and supported.
-    pub(super) fn pin_protocol(&self, params: &Params, has_param: bool, key: i64) -> CtapResult<Option<u8>> {
-        if !has_param {
-            return Ok(None);
-        }
-        let protocol = Params::required(params.uint(key))?;
-        let protocol = u8::try_from(protocol).ok().filter(|p| self.shared.config.pin_protocols.contains(p));
-        protocol.map(Some).ok_or(Status::InvalidParameter)
-    }
-
-    fn excluded(&self, params: &Params, rp_id: &str, user_verified: bool) -> CtapResult<bool> {
-        let Some(list) = params.array(0x05)? else { return Ok(false) };
-        let ids = descriptor_ids(list)?;
-        Ok(ids.iter().filter_map(|id| self.find_credential(id, rp_id)).any(|c| c.cred_protect != 3 || user_verified))
+    /// Whether a listed credential of this RP forbids registering again; a credProtect=3
+    /// one counts only with UV, as it is invisible without it.
+    fn excluded(&self, exclude_list: &[&[u8]], rp_id: &str, user_verified: bool) -> bool {
+        exclude_list.iter().filter_map(|id| self.find_credential(id, rp_id)).any(|c| c.cred_protect != 3 || user_verified)
     }
 
     fn attest(&self, credential: &Credential, extensions: &Extensions, client_data_hash: &[u8], uv: bool) -> Value {
@@ -152,14 +146,6 @@ impl Authenticator {
         Value::Map(vec![(int(0x01), text("packed")), (int(0x02), Value::Bytes(auth_data)), (int(0x03), statement)])
     }
 
-    /// A credential of this RP by id: stored on the key, or wrapped inside the id.
-    pub(super) fn find_credential(&self, id: &[u8], rp_id: &str) -> Option<Credential> {
-        self.shared.read(|state| {
-            let stored = state.credentials.iter().find(|c| c.id == id && c.rp_id == rp_id).cloned();
-            stored.or_else(|| super::wrapping::unwrap(&state.wrapping_secret, id, rp_id))
-        })
-    }
-
     /// Keeps a discoverable credential, replacing any for the same RP and user.
     fn store(&self, mut credential: Credential) -> CtapResult<()> {
         let max = self.shared.config.max_credentials;
@@ -169,7 +155,7 @@ impl Authenticator {
                 return Err(Status::KeyStoreFull);
             }
             credential.serial = state.next_serial;
-            state.next_serial += 1;
+            state.next_serial = state.next_serial.saturating_add(1);
             state.credentials.push(credential);
             Ok(())
         })
@@ -186,20 +172,6 @@ fn choose_es256(algorithms: &[Value]) -> CtapResult<()> {
         found |= kind == "public-key" && i128::from(alg) == i128::from(ES256);
     }
     if found { Ok(()) } else { Err(Status::UnsupportedAlgorithm) }
-}
-
-pub(super) fn descriptor_ids(list: &[Value]) -> CtapResult<Vec<&[u8]>> {
-    list.iter()
-        .map(|entry| {
-            let map = entry.as_map().ok_or(Status::CborUnexpectedType)?;
-            let id = bytes_field(map, "id")?.ok_or(Status::MissingParameter)?;
-            text_field(map, "type")?.ok_or(Status::MissingParameter)?;
-            if id.len() as u64 > MAX_CREDENTIAL_ID_LENGTH * 8 {
-                return Err(Status::InvalidLength);
-            }
-            Ok(id)
-        })
-        .collect()
 }
 
 fn parse_extensions(params: &Params) -> CtapResult<Extensions> {

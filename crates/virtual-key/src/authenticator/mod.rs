@@ -3,6 +3,7 @@
 mod cbor;
 mod client_pin;
 mod credential_management;
+mod crypto;
 mod get_assertion;
 mod info;
 mod make_credential;
@@ -19,9 +20,11 @@ use sha2::{Digest, Sha256};
 use crate::{
     hid::{CtapHandler, HidIo},
     key::Shared,
+    state::Credential,
     touch::Presence,
 };
-use cbor::Params;
+use cbor::{Params, bytes_field, text_field};
+use info::{MAX_CREDENTIAL_ID_LENGTH, MAX_CREDENTIALS_IN_LIST};
 use pin_protocol::{KeyAgreement, PinUvAuthToken};
 pub use status::Status;
 use status::CtapResult;
@@ -29,6 +32,34 @@ use status::CtapResult;
 /// CTAP 2.1 §6.6: reset only within 10 s of power-up, so malware cannot wipe a key
 /// that has been plugged in for a while.
 const RESET_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The CTAP2 commands this key implements (CTAP 2.1 §6).
+enum Command {
+    MakeCredential,
+    GetAssertion,
+    GetInfo,
+    ClientPin,
+    Reset,
+    GetNextAssertion,
+    CredentialManagement,
+    Selection,
+}
+
+impl Command {
+    fn from_byte(byte: u8) -> Option<Self> {
+        Some(match byte {
+            0x01 => Self::MakeCredential,
+            0x02 => Self::GetAssertion,
+            0x04 => Self::GetInfo,
+            0x06 => Self::ClientPin,
+            0x07 => Self::Reset,
+            0x08 => Self::GetNextAssertion,
+            0x0A => Self::CredentialManagement,
+            0x0B => Self::Selection,
+            _ => return None,
+        })
+    }
+}
 
 pub(crate) struct Authenticator {
     shared: Arc<Shared>,
@@ -60,17 +91,19 @@ impl Authenticator {
         if command != 0x0A {
             self.enumeration = None;
         }
+        // The command byte first: an unknown command is INVALID_COMMAND whatever follows it,
+        // as on a real key, not INVALID_CBOR because its bytes mean nothing to us.
+        let command = Command::from_byte(command).ok_or(Status::InvalidCommand)?;
         let params = Params::decode(params)?;
         match command {
-            0x01 => self.make_credential(&params, io).map(Some),
-            0x02 => self.get_assertion(&params, io).map(Some),
-            0x04 => Ok(Some(self.info())),
-            0x06 => self.client_pin(&params),
-            0x07 => self.reset(io).map(|()| None),
-            0x08 => self.get_next_assertion().map(Some),
-            0x0A => self.credential_management(&params),
-            0x0B => self.wait_for_touch(io).map(|()| None),
-            _ => Err(Status::InvalidCommand),
+            Command::MakeCredential => self.make_credential(&params, io).map(Some),
+            Command::GetAssertion => self.get_assertion(&params, io).map(Some),
+            Command::GetInfo => Ok(Some(self.info())),
+            Command::ClientPin => self.client_pin(&params),
+            Command::Reset => self.reset(io).map(|()| None),
+            Command::GetNextAssertion => self.get_next_assertion().map(Some),
+            Command::CredentialManagement => self.credential_management(&params),
+            Command::Selection => self.wait_for_touch(io).map(|()| None),
         }
     }
 
@@ -95,6 +128,37 @@ impl Authenticator {
         self.consecutive_pin_mismatches = 0;
         tracing::info!("virtual key reset");
         Ok(())
+    }
+
+    // What makeCredential, getAssertion and credentialManagement share.
+
+    /// Both branches of the "touch to select" probe end in an error, by design: no touch
+    /// is OPERATION_DENIED, but a host that cancelled hears KEEPALIVE_CANCEL, as for any
+    /// other wait.
+    fn touch_probe(&self, io: &mut dyn HidIo) -> CtapResult<Value> {
+        match self.wait_for_touch(io) {
+            Ok(()) => Err(if self.shared.read(|s| s.pin.is_some()) { Status::PinInvalid } else { Status::PinNotSet }),
+            Err(Status::KeepaliveCancel) => Err(Status::KeepaliveCancel),
+            Err(_) => Err(Status::OperationDenied),
+        }
+    }
+
+    /// The pinUvAuthProtocol under `key`: required with a pinUvAuthParam, and supported.
+    fn pin_protocol(&self, params: &Params, has_param: bool, key: i64) -> CtapResult<Option<u8>> {
+        if !has_param {
+            return Ok(None);
+        }
+        let protocol = Params::required(params.uint(key))?;
+        let protocol = u8::try_from(protocol).ok().filter(|p| self.shared.config.pin_protocols.contains(p));
+        protocol.map(Some).ok_or(Status::InvalidParameter)
+    }
+
+    /// A credential of this RP by id: stored on the key, or wrapped inside the id.
+    fn find_credential(&self, id: &[u8], rp_id: &str) -> Option<Credential> {
+        self.shared.read(|state| {
+            let stored = state.credentials.iter().find(|c| c.id == id && c.rp_id == rp_id).cloned();
+            stored.or_else(|| wrapping::unwrap(state.wrapping_secret.expose(), id, rp_id))
+        })
     }
 
     /// authenticatorData without attested credential data: rpIdHash ‖ flags ‖ signCount.
@@ -140,6 +204,27 @@ mod flags {
     pub const USER_VERIFIED: u8 = 0x04;
     pub const ATTESTED_CREDENTIAL: u8 = 0x40;
     pub const EXTENSION_DATA: u8 = 0x80;
+}
+
+/// The credential ids of an excludeList or allowList. Every descriptor must be well-formed,
+/// but only "public-key" ones count (WebAuthn: clients and authenticators skip types they
+/// do not know), and ids longer than maxCredentialIdLength cannot be this key's, so they
+/// match nothing. A list longer than the maxCredentialCountInList advertised in getInfo is
+/// LIMIT_EXCEEDED: the platform must split it, as browsers do.
+fn descriptor_ids(list: &[Value]) -> CtapResult<Vec<&[u8]>> {
+    if list.len() as u64 > MAX_CREDENTIALS_IN_LIST {
+        return Err(Status::LimitExceeded);
+    }
+    let mut ids = Vec::new();
+    for entry in list {
+        let map = entry.as_map().ok_or(Status::CborUnexpectedType)?;
+        let id = bytes_field(map, "id")?.ok_or(Status::MissingParameter)?;
+        let kind = text_field(map, "type")?.ok_or(Status::MissingParameter)?;
+        if kind == "public-key" && id.len() as u64 <= MAX_CREDENTIAL_ID_LENGTH {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 /// ES256 signature, DER-encoded as WebAuthn requires.

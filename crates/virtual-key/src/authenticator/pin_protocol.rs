@@ -3,11 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use aes::Aes256;
-use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::NoPadding};
 use ciborium::Value;
 use hkdf::Hkdf;
-use hmac::{Hmac, KeyInit, Mac};
 use p256::{
     PublicKey, SecretKey,
     elliptic_curve::{
@@ -15,11 +12,12 @@ use p256::{
         sec1::ToSec1Point,
     },
 };
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{
     cbor::{as_uint, int},
+    crypto::{self, BLOCK},
     status::{CtapResult, Status},
 };
 
@@ -73,7 +71,7 @@ pub struct SharedSecret {
 impl SharedSecret {
     fn derive(protocol: u8, z: &[u8]) -> CtapResult<Self> {
         let key = match protocol {
-            1 => Sha256::digest(z).to_vec(),
+            1 => crypto::sha256(z).to_vec(),
             2 => {
                 let hkdf = Hkdf::<Sha256>::new(Some(&[0u8; 32]), z);
                 let mut key = vec![0u8; 64];
@@ -94,26 +92,20 @@ impl SharedSecret {
         if self.protocol == 1 { &self.key[..32] } else { &self.key[32..] }
     }
 
+    /// v1: AES-256-CBC with a zero IV; v2: a random IV, sent in front. Every plaintext the
+    /// key encrypts (tokens, hmac-secret outputs) is whole blocks.
     pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
-        let iv: [u8; 16] = if self.protocol == 1 { [0; 16] } else { rand::random() };
-        let cipher = cbc::Encryptor::<Aes256>::new_from_slices(self.aes_key(), &iv).expect("key and IV sizes are fixed");
-        let ciphertext = cipher.encrypt_padded_vec::<NoPadding>(plaintext);
+        let iv: [u8; BLOCK] = if self.protocol == 1 { [0; BLOCK] } else { rand::random() };
+        let ciphertext = crypto::aes256_cbc_encrypt(self.aes_key(), &iv, plaintext).expect("the key encrypts whole blocks only");
         if self.protocol == 1 { ciphertext } else { [iv.as_slice(), &ciphertext].concat() }
     }
 
     pub fn decrypt(&self, ciphertext: &[u8]) -> CtapResult<Zeroizing<Vec<u8>>> {
         let (iv, body) = match self.protocol {
-            1 => ([0u8; 16], ciphertext),
-            _ => {
-                let (iv, body) = ciphertext.split_at_checked(16).ok_or(Status::PinAuthInvalid)?;
-                (iv.try_into().expect("split at 16"), body)
-            }
+            1 => (&[0u8; BLOCK], ciphertext),
+            _ => ciphertext.split_first_chunk::<BLOCK>().ok_or(Status::PinAuthInvalid)?,
         };
-        if body.is_empty() || body.len() % 16 != 0 {
-            return Err(Status::PinAuthInvalid);
-        }
-        let cipher = cbc::Decryptor::<Aes256>::new_from_slices(self.aes_key(), &iv).expect("key and IV sizes are fixed");
-        cipher.decrypt_padded_vec::<NoPadding>(body).map(Zeroizing::new).map_err(|_| Status::PinAuthInvalid)
+        crypto::aes256_cbc_decrypt(self.aes_key(), iv, body).ok_or(Status::PinAuthInvalid)
     }
 
     /// Checks a pinUvAuthParam made with this shared secret (setPIN, changePIN).
@@ -125,12 +117,7 @@ impl SharedSecret {
 /// v1 truncates the HMAC to 16 bytes, v2 keeps all 32; compared in constant time.
 fn verify_hmac(protocol: u8, key: &[u8], message: &[u8], param: &[u8]) -> bool {
     let expected_len = if protocol == 1 { 16 } else { 32 };
-    if param.len() != expected_len {
-        return false;
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(message);
-    mac.verify_truncated_left(param).is_ok()
+    crypto::constant_time_eq(&crypto::hmac_sha256(key, &[message])[..expected_len], param)
 }
 
 /// Token lifetime (§6.5.2.1): it must be used within 30 s of being issued (USB), and

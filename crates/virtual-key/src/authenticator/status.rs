@@ -11,6 +11,7 @@ pub enum Status {
     CborUnexpectedType = 0x11,
     InvalidCbor = 0x12,
     MissingParameter = 0x14,
+    LimitExceeded = 0x15,
     CredentialExcluded = 0x19,
     UnsupportedAlgorithm = 0x26,
     OperationDenied = 0x27,

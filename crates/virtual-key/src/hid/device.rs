@@ -2,7 +2,7 @@
 
 use std::{
     fmt, panic,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError, Weak},
     thread::{self, JoinHandle},
     time::Duration,
 };
@@ -105,6 +105,23 @@ impl HidDevice {
 
     pub fn is_plugged_in(&self) -> bool {
         self.inner.link.is_plugged_in()
+    }
+
+    /// A handle that does not keep the key plugged in (see [`WeakHidDevice`]).
+    pub(crate) fn downgrade(&self) -> WeakHidDevice {
+        WeakHidDevice(Arc::downgrade(&self.inner))
+    }
+}
+
+/// Reaches a plugged-in key without keeping it plugged in: what the key itself remembers
+/// of where it is. A strong handle there would keep the device alive through the handler
+/// it runs, so dropping every other handle would no longer unplug it.
+#[derive(Clone, Default)]
+pub(crate) struct WeakHidDevice(Weak<Plugged>);
+
+impl WeakHidDevice {
+    pub(crate) fn upgrade(&self) -> Option<HidDevice> {
+        self.0.upgrade().map(|inner| HidDevice { inner })
     }
 }
 

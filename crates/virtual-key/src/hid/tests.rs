@@ -373,6 +373,112 @@ fn another_channel_is_busy_while_a_message_is_being_received_and_works_after() {
     host.assert_ping_works(third);
 }
 
+/// One message a host wants the key to echo: a PING, or a CBOR request to the test key's
+/// ECHO command.
+#[derive(Clone, Debug)]
+struct EchoRequest {
+    cbor: bool,
+    data: Vec<u8>,
+}
+
+impl EchoRequest {
+    fn frames(&self, cid: u32) -> Vec<Report> {
+        if self.cbor { frame(cid, CBOR, &[&[ECHO][..], &self.data].concat()) } else { frame(cid, PING, &self.data) }
+    }
+
+    fn echo(&self, cid: u32) -> Answer {
+        if self.cbor {
+            Answer { cid, cmd: CBOR, payload: [&[CTAP2_OK][..], &self.data].concat() }
+        } else {
+            Answer { cid, cmd: PING, payload: self.data.clone() }
+        }
+    }
+}
+
+fn echo_requests() -> impl Strategy<Value = Vec<EchoRequest>> {
+    let size = prop_oneof![0..=60usize, 0..=400usize, 1000..=MAX_MESSAGE_SIZE - 1];
+    let request = (any::<bool>(), size).prop_flat_map(|(cbor, size)| {
+        proptest::collection::vec(any::<u8>(), size).prop_map(move |data| EchoRequest { cbor, data })
+    });
+    proptest::collection::vec(request, 0..5)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Two hosts on two channels each send whole messages, their packets interleaved as
+    /// `schedule` says. Whoever starts first owns the key until its message is complete;
+    /// the other hears CHANNEL_BUSY (once per packet that arrives meanwhile) and sends its
+    /// message again later. Every message is echoed exactly once, intact, to its own
+    /// channel, and nothing else is ever said.
+    #[test]
+    fn two_channels_interleaving_whole_messages_each_get_their_echo_or_busy(
+        messages in [echo_requests(), echo_requests()],
+        schedule in proptest::collection::vec(any::<bool>(), 1..64),
+    ) {
+        let (host, _) = plug_in();
+        let cids = [host.init(), host.init()];
+        let mut queues = messages.map(std::collections::VecDeque::from);
+        let mut turns = schedule.iter().cycle();
+        let mut rounds = 0;
+        while queues.iter().any(|queue| !queue.is_empty()) {
+            rounds += 1;
+            prop_assert!(rounds <= 20, "a message kept losing");
+            // This round's attempt per channel: the front message, all its packets.
+            let mut packets: Vec<std::collections::VecDeque<Report>> = (0..2)
+                .map(|i| queues[i].front().map(|m| m.frames(cids[i]).into()).unwrap_or_default())
+                .collect();
+            let mut answers = Vec::new();
+            while packets.iter().any(|p| !p.is_empty()) {
+                let mut turn = usize::from(*turns.next().unwrap());
+                if packets[turn].is_empty() {
+                    turn = 1 - turn;
+                }
+                host.write(&packets[turn].pop_front().unwrap());
+                while let Some(answer) = host.receive_within(Duration::ZERO) {
+                    answers.push(answer);
+                }
+            }
+            // The winner's echo comes after every BUSY it caused, so a channel is settled
+            // by its echo, or by a BUSY followed by the other's echo.
+            let echoed = |answers: &[Answer], i: usize| {
+                queues[i].front().is_some_and(|m| answers.contains(&m.echo(cids[i])))
+            };
+            let busy = |answers: &[Answer], i: usize| answers.contains(&error(cids[i], ERR_CHANNEL_BUSY));
+            let settled = |answers: &[Answer], i: usize| {
+                queues[i].is_empty() || echoed(answers, i) || (busy(answers, i) && echoed(answers, 1 - i))
+            };
+            while !(settled(&answers, 0) && settled(&answers, 1)) {
+                answers.push(host.receive());
+            }
+            for answer in &answers {
+                let i = cids.iter().position(|&cid| cid == answer.cid);
+                prop_assert!(i.is_some(), "an answer on a channel nobody used: {:?}", answer);
+                let i = i.unwrap();
+                let expected = queues[i].front().map(|m| m.echo(cids[i]));
+                prop_assert!(
+                    Some(answer) == expected.as_ref() || *answer == error(cids[i], ERR_CHANNEL_BUSY),
+                    "channel {} got {:?}", i, answer
+                );
+            }
+            let echoes: Vec<bool> = (0..2).map(|i| echoed(&answers, i)).collect();
+            prop_assert!(echoes.iter().any(|&e| e), "both channels lost");
+            for i in 0..2 {
+                let expected = queues[i].front().map(|m| m.echo(cids[i]));
+                let copies = answers.iter().filter(|a| Some(*a) == expected.as_ref()).count();
+                prop_assert!(copies <= 1, "channel {} echoed {} times", i, copies);
+                if echoes[i] {
+                    prop_assert!(!busy(&answers, i), "channel {} got both its echo and BUSY", i);
+                    queues[i].pop_front();
+                }
+            }
+        }
+        // Nothing is left over: the next answers are exactly these.
+        host.assert_ping_works(cids[0]);
+        host.assert_ping_works(cids[1]);
+    }
+}
+
 #[test]
 fn a_wrong_sequence_number_is_invalid_seq_and_drops_the_message() {
     let (host, _) = plug_in();
