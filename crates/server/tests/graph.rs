@@ -10,38 +10,23 @@ use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD},
 };
-use common::{Directory, NOW};
+use common::{Browser, Directory, ME, NOW, ORIGIN, b64, text, trust_the_virtual_key};
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
-use tap2key_keys::{
-    CancelToken, GetAssertionRequest, Key, KeyError, MakeCredentialRequest, Pin,
-    client::CtapClient,
-    virtual_key::{self, VirtualTransport},
-};
+use tap2key_keys::KeyError;
 use tap2key_server::{
     DESKTOP_CLIENT_ID,
-    graph::AttestationPolicy,
     oauth,
     store::{AuditAction, Passkey, User},
     tokens::{ADMIN_ROLE, TokenKeys},
 };
-use tap2key_virtual_key::{KeyModel, VirtualKey, VirtualKeyConfig};
+use tap2key_virtual_key::KeyModel;
 use time::Duration;
 use uuid::Uuid;
-
-const ORIGIN: &str = "https://login.tap2key.test";
-const ME: &str = "/me/authentication/fido2Methods";
 
 // ---------------------------------------------------------------------------------------
 // The directory
 // ---------------------------------------------------------------------------------------
-
-/// The demo policy: the virtual key's CA, for the virtual key's model only.
-fn trust_the_virtual_key(config: &mut tap2key_server::ServerConfig) {
-    let key = VirtualKey::new(VirtualKeyConfig::default()).unwrap();
-    let model = key.model();
-    config.attestation = AttestationPolicy::trust(key.attestation_root_der(), Uuid::from_bytes(model.aaguid), &model.name);
-}
 
 struct Setup {
     directory: Directory,
@@ -151,102 +136,6 @@ fn refused(answer: &Answer, needle: &str) {
 // ---------------------------------------------------------------------------------------
 // The browser
 // ---------------------------------------------------------------------------------------
-
-struct Browser {
-    key: VirtualKey,
-    client: CtapClient<VirtualTransport>,
-    pin: Pin,
-}
-
-impl Browser {
-    fn new() -> Self {
-        Self::with_model(KeyModel::tap2key_virtual())
-    }
-
-    fn with_model(model: KeyModel) -> Self {
-        let key = VirtualKey::new(VirtualKeyConfig { model, ..VirtualKeyConfig::default() }).unwrap();
-        let mut client = virtual_key::open(key.plug_in()).unwrap();
-        let pin = Pin::new("1234", 4).unwrap();
-        client.set_pin(&pin).unwrap();
-        Self { key, client, pin }
-    }
-
-    /// `navigator.credentials.create()` with Graph's creationOptions, answered as the POST
-    /// body Graph takes.
-    fn create(&mut self, options: &Value, origin: &str) -> Result<Value, KeyError> {
-        let public_key = &options["publicKey"];
-        let challenge = b64(&public_key["challenge"]);
-        let client_data_json = client_data_json("webauthn.create", &challenge, origin);
-        let cred_protect = match public_key["extensions"]["credentialProtectionPolicy"].as_str() {
-            Some("userVerificationOptional") => Some(1),
-            Some("userVerificationOptionalWithCredentialIDList") => Some(2),
-            Some("userVerificationRequired") => Some(3),
-            _ => None,
-        };
-        let request = MakeCredentialRequest {
-            client_data_json: client_data_json.clone(),
-            rp_id: text(&public_key["rp"]["id"]),
-            rp_name: Some(text(&public_key["rp"]["name"])),
-            user_id: b64(&public_key["user"]["id"]),
-            user_name: text(&public_key["user"]["name"]),
-            user_display_name: text(&public_key["user"]["displayName"]),
-            exclude_list: public_key["excludeCredentials"].as_array().unwrap().iter().map(|c| b64(&c["id"])).collect(),
-            resident_key: public_key["authenticatorSelection"]["requireResidentKey"] == true,
-            hmac_secret: public_key["extensions"]["hmacCreateSecret"] == true,
-            cred_protect,
-        };
-        let made = self.client.make_credential(&request, Some(&self.pin), &mut |_| {}, &CancelToken::new())?;
-        Ok(json!({
-            "displayName": "Ada's YubiKey",
-            "publicKeyCredential": {
-                "id": URL_SAFE_NO_PAD.encode(&made.credential_id),
-                "response": {
-                    "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data_json),
-                    "attestationObject": URL_SAFE_NO_PAD.encode(&made.attestation_object),
-                },
-                "clientExtensionResults": {},
-            },
-        }))
-    }
-
-    /// `navigator.credentials.get()` with test sign-in options, answered as `finish` takes it.
-    fn get(&mut self, options: &Value, origin: &str, encode: fn(&[u8]) -> String) -> Value {
-        let challenge = b64(&options["challenge"]);
-        let client_data_json = client_data_json("webauthn.get", &challenge, origin);
-        let request = GetAssertionRequest {
-            client_data_json: client_data_json.clone(),
-            rp_id: text(&options["rpId"]),
-            allow_list: options["allowCredentials"].as_array().unwrap().iter().map(|c| b64(&c["id"])).collect(),
-        };
-        let assertion = self.client.get_assertion(&request, Some(&self.pin), &mut |_| {}, &CancelToken::new()).unwrap();
-        json!({
-            "id": encode(&assertion.credential_id),
-            "rawId": URL_SAFE_NO_PAD.encode(&assertion.credential_id),
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data_json),
-                "authenticatorData": URL_SAFE_NO_PAD.encode(&assertion.authenticator_data),
-                "signature": URL_SAFE_NO_PAD.encode(&assertion.signature),
-                "userHandle": assertion.user_handle.as_deref().map(|h| URL_SAFE_NO_PAD.encode(h)),
-            },
-            "clientExtensionResults": {},
-        })
-    }
-}
-
-/// clientDataJSON byte for byte as Entra accepts it.
-fn client_data_json(kind: &str, challenge: &[u8], origin: &str) -> Vec<u8> {
-    let challenge = URL_SAFE_NO_PAD.encode(challenge);
-    format!(r#"{{"type":"{kind}","challenge":"{challenge}","origin":"{origin}","crossOrigin":false}}"#).into_bytes()
-}
-
-fn b64(value: &Value) -> Vec<u8> {
-    URL_SAFE_NO_PAD.decode(value.as_str().expect("a base64url string")).expect("base64url")
-}
-
-fn text(value: &Value) -> String {
-    value.as_str().expect("a string").to_owned()
-}
 
 fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)

@@ -121,8 +121,13 @@ fn encode_error(e: argon2::password_hash::Error) -> StoreError {
     StoreError::Database(sqlx::Error::Encode(e.to_string().into()))
 }
 
+/// Argon2 hashes at most this many passes at once: each takes 19 MiB and a core, so a burst
+/// of sign-ins queues here instead of exhausting memory and starving the database.
+static HASHING_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Runs CPU-heavy work on tokio's blocking pool; a panic there is resumed here.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let _slot = HASHING_SLOTS.acquire().await.expect("the semaphore is never closed");
     match tokio::task::spawn_blocking(work).await {
         Ok(value) => value,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
