@@ -9,17 +9,17 @@ mod processes;
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Mutex, MutexGuard},
     time::Duration,
 };
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element, key::Key};
 use serde_json::{Value, json};
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::{display::Display, processes::Guarded};
 
 /// One app at a time: tap2key is single-instance, and one display is plenty.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 /// How long any single wait for the window may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -36,7 +36,8 @@ pub struct App {
 impl App {
     /// Starts tap2key with `args` on a fresh display and connects to its main window.
     pub async fn launch(test: &str, args: &[&str]) -> App {
-        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // An async lock: each test's runtime waits for its turn without blocking others.
+        let turn = ONE_AT_A_TIME.lock().await;
         let artifacts = target_dir().join("e2e-artifacts").join(test);
         std::fs::create_dir_all(&artifacts).unwrap();
         let display = Display::start();
@@ -89,6 +90,21 @@ impl App {
     pub async fn type_text(&self, text: &str) {
         let focused = self.client.active_element().await.expect("a focused element");
         focused.send_keys(text).await.expect("typing");
+    }
+
+    /// Waits until `script` evaluates to `expected` (what the page does next may land a
+    /// frame later than the WebDriver call that caused it, more so on a busy machine).
+    pub async fn wait_for_value(&self, script: &str, expected: Value) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut last = Value::Null;
+        while tokio::time::Instant::now() < deadline {
+            last = self.eval(script).await;
+            if last == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{script} never gave {expected}; last {last}");
     }
 
     /// Runs `script` in the window and returns its value.

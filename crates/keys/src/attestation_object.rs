@@ -4,7 +4,23 @@
 
 use ciborium::Value;
 
-use crate::error::KeyError;
+use crate::{error::KeyError, key::NewCredential};
+
+/// The key's answer as onboarding passes it on, from ctap-hid-fido2's parsed makeCredential.
+pub fn new_credential(attestation: ctap_hid_fido2::fidokey::make_credential::Attestation) -> Result<NewCredential, KeyError> {
+    let attestation_object = build(
+        &attestation.fmt,
+        &attestation.auth_data,
+        attestation.attstmt_alg,
+        &attestation.attstmt_sig,
+        &attestation.attstmt_x5c,
+    )?;
+    Ok(NewCredential {
+        credential_id: attestation.credential_descriptor.id,
+        attestation_object,
+        authenticator_data: attestation.auth_data,
+    })
+}
 
 /// CBOR {"fmt", "attStmt", "authData"}, in canonical (length-first) key order.
 pub fn build(fmt: &str, auth_data: &[u8], alg: i32, sig: &[u8], x5c: &[Vec<u8>]) -> Result<Vec<u8>, KeyError> {

@@ -197,18 +197,7 @@ impl<T: HidTransport> CtapClient<T> {
             .map_err(|e| KeyError::Protocol(e.to_string()))?;
         let response = self.transact(&payload, events, cancel)?;
         let attestation = parse_guarded(|| make_credential_response::parse_cbor(&response))?;
-        let attestation_object = attestation_object::build(
-            &attestation.fmt,
-            &attestation.auth_data,
-            attestation.attstmt_alg,
-            &attestation.attstmt_sig,
-            &attestation.attstmt_x5c,
-        )?;
-        Ok(NewCredential {
-            credential_id: attestation.credential_descriptor.id,
-            attestation_object,
-            authenticator_data: attestation.auth_data,
-        })
+        attestation_object::new_credential(attestation)
     }
 
     fn get_assertion_once(&mut self, request: &GetAssertionRequest, pin: Option<&Pin>, events: Events<'_>, cancel: &CancelToken) -> Result<Assertion, KeyError> {

@@ -251,14 +251,7 @@ impl Key for UsbKey {
         let attestation = self
             .with_cancel(cancel, |device| device.make_credential_with_args(&args).map_err(|e| e.to_string()))
             .map_err(|error| self.with_retries(error))?;
-        let attestation_object = attestation_object::build(
-            &attestation.fmt,
-            &attestation.auth_data,
-            attestation.attstmt_alg,
-            &attestation.attstmt_sig,
-            &attestation.attstmt_x5c,
-        )?;
-        Ok(NewCredential { credential_id: attestation.credential_descriptor.id, attestation_object, authenticator_data: attestation.auth_data })
+        attestation_object::new_credential(attestation)
     }
 
     fn get_assertion(&mut self, request: &GetAssertionRequest, pin: Option<&Pin>, events: Events<'_>, cancel: &CancelToken) -> Result<Assertion, KeyError> {
