@@ -16,6 +16,8 @@ const MAX_BODY: usize = 64 * 1024;
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
+    /// One sign-in attempt per user at a time (see `oauth::authorize`).
+    sign_in_turns: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Arc<tokio::sync::Mutex<()>>>>,
     pub config: ServerConfig,
     pub store: Store,
     pub clock: Clock,
@@ -33,6 +35,18 @@ impl Deref for AppState {
 }
 
 impl Inner {
+    /// Waits for this user's turn to sign in; the turn ends when the guard is dropped.
+    pub async fn sign_in_turn(&self, user: uuid::Uuid) -> tokio::sync::OwnedMutexGuard<()> {
+        let turn = {
+            let mut turns = self.sign_in_turns.lock().unwrap_or_else(|e| e.into_inner());
+            // Forget turns nobody holds or waits for, so the map stays as small as the
+            // number of sign-ins in flight.
+            turns.retain(|_, turn| Arc::strong_count(turn) > 1);
+            turns.entry(user).or_default().clone()
+        };
+        turn.lock_owned().await
+    }
+
     /// The `iss` of every token, Entra-style: `{base}/{tenant}/v2.0`.
     pub fn issuer(&self) -> String {
         format!("{}/{}/v2.0", self.base_url, self.config.tenant)
@@ -67,7 +81,14 @@ impl Server {
         let store = Store::open(&config.database).await?;
         let listener = TcpListener::bind(config.bind).await.map_err(|source| ServerError::Bind { addr: config.bind, source })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.bind, source })?;
-        let state = AppState(Arc::new(Inner { base_url: format!("http://{addr}"), config, store, clock, keys: TokenKeys::generate() }));
+        let state = AppState(Arc::new(Inner {
+            sign_in_turns: Default::default(),
+            base_url: format!("http://{addr}"),
+            config,
+            store,
+            clock,
+            keys: TokenKeys::generate(),
+        }));
         let app = router(state.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

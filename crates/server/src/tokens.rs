@@ -91,13 +91,12 @@ impl TokenKeys {
         jsonwebtoken::encode(&header, claims, &self.encoding).expect("signing with our own key cannot fail")
     }
 
-    /// Verifies signature, issuer, audience and time (no leeway beyond 30 s of skew).
+    /// Verifies signature, issuer, audience and time (30 s of clock skew allowed).
     pub fn verify_access(&self, token: &str, issuer: &str, audience: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError> {
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.leeway = 30;
         // jsonwebtoken checks exp/nbf against the system clock; the service's own clock
         // (movable in tests) is checked below as well.
         validation.validate_exp = false;

@@ -218,3 +218,45 @@ async fn the_pass_and_the_code_are_never_stored_or_audited() {
         assert!(!text.contains(&pass) && !text.contains(&code));
     }
 }
+
+#[tokio::test]
+async fn wrong_passes_sent_in_parallel_are_counted_one_by_one() {
+    let directory = Directory::start("oauth-parallel-wrong").await;
+    let (user, pass) = directory.user_with_tap("ada@contoso.com", false).await;
+    let (params, _) = directory.authorize_params("ada@contoso.com");
+    let guesses = (0..12).map(|_| directory.submit(&params, "ada@contoso.com", "WRONGPASS123"));
+    futures_join_all(guesses).await;
+    // Five guesses were checked and counted; every later one found the account locked.
+    let trail = directory.server.state.store.audit_trail(Some(user.id), 50).await.unwrap();
+    let checked = trail.iter().filter(|e| e.outcome == "tap_wrong").count();
+    let refused = trail.iter().filter(|e| e.outcome == "locked").count();
+    assert_eq!((checked, refused), (5, 7));
+    let right = redirect_query(&directory.submit(&params, "ada@contoso.com", &pass).await);
+    assert_eq!(param(&right, "error_subcode"), Some("locked"));
+}
+
+#[tokio::test]
+async fn a_pass_typed_into_the_address_field_is_not_audited() {
+    let directory = Directory::start("oauth-pass-as-name").await;
+    let (_, pass) = directory.user_with_tap("ada@contoso.com", false).await;
+    let (params, _) = directory.authorize_params("ada@contoso.com");
+    directory.submit(&params, &pass, &pass).await;
+    directory.submit(&params, "nobody@contoso.com", "x").await;
+    let trail = directory.server.state.store.audit_trail(None, 10).await.unwrap();
+    assert!(!format!("{trail:?}").contains(&pass));
+    assert_eq!(trail.iter().filter_map(|e| e.upn.as_deref()).collect::<Vec<_>>(), ["nobody@contoso.com"]);
+}
+
+#[tokio::test]
+async fn a_redirect_uri_with_control_characters_is_refused_before_the_pass_is_spent() {
+    let directory = Directory::start("oauth-control-redirect").await;
+    let (user, pass) = directory.user_with_tap("ada@contoso.com", true).await;
+    let (params, _) = directory.authorize_params("ada@contoso.com");
+    let bad: Vec<(&'static str, String)> =
+        params.iter().map(|(k, v)| (*k, if *k == "redirect_uri" { "http://localhost/\n".to_owned() } else { v.clone() })).collect();
+    let response = directory.submit(&bad, "ada@contoso.com", &pass).await;
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+    let tap = directory.server.state.store.tap_of(user.id).await.unwrap().unwrap();
+    assert!(!tap.used, "the one-time pass is still good");
+}

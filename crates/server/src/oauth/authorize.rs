@@ -9,7 +9,7 @@ use axum::{
     Form,
     extract::{Query, State},
     http::{StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
@@ -94,10 +94,17 @@ pub async fn submit(State(state): State<AppState>, Form(form): Form<SignIn>) -> 
     }
     let now = state.clock.now();
     let Some(user) = lookup(&state, &form.username).await else {
-        audit(&state, None, Some(&form.username), "user_not_found").await;
+        // Only something shaped like an address is kept: people type passes into the wrong
+        // field, and the audit trail must never hold one.
+        let typed = form.username.trim();
+        let address_like = typed.contains('@') && typed.len() <= 113 && !typed.contains(char::is_whitespace);
+        audit(&state, None, address_like.then_some(typed), "user_not_found").await;
         let notice = Notice { code: "user_not_found", message: "We couldn't find an account with that address. Check it and try again.".into() };
         return page::render(request, &form.username, Some(notice), StatusCode::OK);
     };
+    // One attempt per user at a time: checking the lockout, hashing the pass and counting a
+    // failure must not interleave, or parallel guesses would all see a clean count.
+    let _turn = state.sign_in_turn(user.id).await;
     if locked(&state, &user).await {
         audit(&state, Some(&user), None, "locked").await;
         return redirect_error(request, "access_denied", "locked", LOCKED);
@@ -147,6 +154,10 @@ fn refusal(state: &AppState, request: &AuthorizeRequest) -> Option<Response> {
 
 /// A desktop app redirects to `http://localhost` on any port (as Entra matches it).
 fn redirect_allowed(uri: &str) -> bool {
+    // Visible ASCII only: anything else could not go into a Location header unchanged.
+    if !uri.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
     let Some(rest) = uri.strip_prefix("http://localhost") else { return false };
     let (port, path) = match rest.strip_prefix(':') {
         Some(rest) => rest.split_at(rest.find('/').unwrap_or(rest.len())),
@@ -220,10 +231,12 @@ fn redirect_error(request: &AuthorizeRequest, error: &str, subcode: &str, descri
 
 fn redirect(uri: &str, params: &[(&str, &str)]) -> Response {
     let query: String = params.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
-    let mut response = Redirect::to(&format!("{uri}?{query}")).into_response();
-    *response.status_mut() = StatusCode::FOUND;
-    response.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
-    response
+    // The URI was checked to be visible ASCII and the query is percent-encoded, so this
+    // header value is always valid; still, never answer a redirect without a Location.
+    match header::HeaderValue::from_str(&format!("{uri}?{query}")) {
+        Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location), (header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"))]).into_response(),
+        Err(_) => error_page(StatusCode::BAD_REQUEST, "AADSTS50011: The redirect URI is not valid."),
+    }
 }
 
 /// application/x-www-form-urlencoded, as a query component.
@@ -268,7 +281,7 @@ mod tests {
         for ok in ["http://localhost", "http://localhost:8400", "http://localhost:8400/callback", "http://localhost/cb"] {
             assert!(redirect_allowed(ok), "{ok}");
         }
-        for bad in ["https://localhost", "http://localhost.evil.com", "http://localhost:99999", "http://localhost@evil.com", "http://127.0.0.1:80", "http://localhost:80/cb?x=1", ""] {
+        for bad in ["https://localhost", "http://localhost.evil.com", "http://localhost:99999", "http://localhost@evil.com", "http://127.0.0.1:80", "http://localhost:80/cb?x=1", "", "http://localhost/\n", "http://localhost/a b", "http://localhost/é"] {
             assert!(!redirect_allowed(bad), "{bad}");
         }
     }

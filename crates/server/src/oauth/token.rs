@@ -86,7 +86,7 @@ pub async fn exchange(State(state): State<AppState>, Form(request): Form<TokenRe
 }
 
 /// A signed access token for `user`, as the token endpoint issues it after a TAP sign-in
-/// at `auth_time`. Also how the admin CLI and tests mint administrator tokens.
+/// at `auth_time`. Tests also mint administrator tokens with it (`roles`).
 pub fn access_token(state: &AppState, user: &User, client_id: &str, auth_time: time::OffsetDateTime, roles: Vec<String>) -> String {
     let issued = state.clock.now().unix_timestamp();
     let claims = AccessClaims {

@@ -139,8 +139,9 @@ impl Store {
         Ok(deleted.rows_affected() == 1)
     }
 
-    /// Records what a verified sign-in changed. A method deleted meanwhile is left deleted
-    /// (nothing to update; logged, not an error).
+    /// Records what a verified sign-in changed. A method deleted meanwhile is left deleted,
+    /// and a counter never goes back (two sign-ins finishing together: the higher count
+    /// stays); either way nothing changes and it is logged, not an error.
     pub async fn update_passkey_credential(
         &self,
         method_id: uuid::Uuid,
@@ -148,15 +149,16 @@ impl Store {
         sign_count: u32,
     ) -> StoreResult<()> {
         let updated = sqlx::query(
-            "UPDATE passkeys SET credential_json = ?, sign_count = ? WHERE method_id = ?",
+            "UPDATE passkeys SET credential_json = ?, sign_count = ? WHERE method_id = ? AND sign_count <= ?",
         )
         .bind(credential_json)
         .bind(i64::from(sign_count))
         .bind(encode_uuid(method_id))
+        .bind(i64::from(sign_count))
         .execute(&self.pool)
         .await?;
         if updated.rows_affected() == 0 {
-            tracing::warn!(%method_id, "passkey to update is gone");
+            tracing::warn!(%method_id, "passkey not updated: gone, or its counter is already higher");
         }
         Ok(())
     }
