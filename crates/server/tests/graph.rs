@@ -673,3 +673,11 @@ async fn without_a_valid_token_every_call_is_401_in_graphs_envelope() {
     assert_eq!(setup.passkeys(&setup.ada).await.len(), 1, "nothing registered or deleted");
     assert_eq!(setup.passkeys(&setup.ada).await[0].method_id.to_string(), id);
 }
+
+#[tokio::test]
+async fn a_percent_encoded_address_in_the_path_names_the_user() {
+    let setup = Setup::start("graph-encoded-upn").await;
+    let answer = setup.get("/users/ada%40contoso.com/authentication/fido2Methods").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["value"], serde_json::json!([]));
+}

@@ -3,7 +3,7 @@
 //! Administrator may name unless it is themselves (Graph's rule for delegated calls).
 
 use axum::{
-    extract::{FromRequestParts, OriginalUri, RawPathParams},
+    extract::{FromRequestParts, OriginalUri, Path},
     http::{StatusCode, request::Parts},
 };
 use uuid::Uuid;
@@ -45,8 +45,9 @@ impl FromRequestParts<AppState> for Target {
         let version = if path.starts_with("/beta/") { "beta" } else { "v1.0" };
         // `/me/authentication/fido2Methods` has no parameters at all, which axum reports as
         // an error: that is "no user named".
-        let params: Vec<(String, String)> = match RawPathParams::from_request_parts(parts, state).await {
-            Ok(params) => params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+        // `Path` percent-decodes, so `/users/ada%40contoso.com` names ada@contoso.com.
+        let params: Vec<(String, String)> = match Path::<Vec<(String, String)>>::from_request_parts(parts, state).await {
+            Ok(Path(params)) => params,
             Err(_) => Vec::new(),
         };
         let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
