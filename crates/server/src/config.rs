@@ -25,7 +25,8 @@ pub struct ServerConfig {
     pub code_lifetime: Duration,
     /// How long registration options and test sign-in challenges stay valid (Entra: 5 min).
     pub challenge_lifetime: Duration,
-    /// Wrong passes allowed per user within `lockout_window` before sign-in is refused.
+    /// Wrong passes allowed per user within `lockout_window` (at most a day: older
+    /// failures are pruned) before sign-in is refused.
     pub max_failed_sign_ins: u32,
     pub lockout_window: Duration,
     /// Which security keys may be registered.

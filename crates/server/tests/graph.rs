@@ -73,6 +73,11 @@ impl Setup {
         Self::send(self.request(Method::GET, path, Some(&self.token))).await
     }
 
+    /// Graph's beta endpoint, where `creationOptions(challengeTimeoutInMinutes=N)` lives.
+    async fn get_beta(&self, path: &str) -> Answer {
+        Self::send(self.directory.http.get(format!("{}/beta{path}", self.directory.server.base_url())).bearer_auth(&self.token)).await
+    }
+
     async fn post(&self, path: &str, body: &Value) -> Answer {
         Self::send(self.request(Method::POST, path, Some(&self.token)).json(body)).await
     }
@@ -209,13 +214,15 @@ async fn creation_options_are_entras_field_for_field() {
     assert_ne!(again["publicKey"]["challenge"], public_key["challenge"]);
 
     // Graph beta's longer challenge lifetime, within its bounds.
-    let beta = setup.get(&format!("{ME}/creationOptions(challengeTimeoutInMinutes=60)")).await;
+    let beta = setup.get_beta(&format!("{ME}/creationOptions(challengeTimeoutInMinutes=60)")).await;
     assert_eq!(beta.status, 200, "{}", beta.body);
     assert_eq!(beta.body["challengeTimeoutDateTime"], "2026-11-22T10:00:00Z");
     for minutes in [4, 43_201] {
-        let answer = setup.get(&format!("{ME}/creationOptions(challengeTimeoutInMinutes={minutes})")).await;
+        let answer = setup.get_beta(&format!("{ME}/creationOptions(challengeTimeoutInMinutes={minutes})")).await;
         refused(&answer, "challengeTimeoutInMinutes");
     }
+    // v1.0 has no such form: it names no method there.
+    assert_eq!(setup.get(&format!("{ME}/creationOptions(challengeTimeoutInMinutes=60)")).await.status, 404);
     // The /beta paths serve the same.
     let beta = Setup::send(
         setup.directory.http.get(format!("{base}/beta{ME}/creationOptions")).bearer_auth(&setup.token),
@@ -368,7 +375,7 @@ async fn an_expired_challenge_is_refused() {
     assert!(setup.passkeys(&setup.ada).await.is_empty());
 
     // Asked for a longer life (beta), the challenge outlives the default five minutes.
-    let options = setup.get(&format!("{ME}/creationOptions(challengeTimeoutInMinutes=10)")).await.body;
+    let options = setup.get_beta(&format!("{ME}/creationOptions(challengeTimeoutInMinutes=10)")).await.body;
     let mut browser = Browser::new();
     let body = browser.create(&options, ORIGIN).unwrap();
     setup.directory.clock.advance(Duration::minutes(9));

@@ -58,10 +58,11 @@ pub async fn list(State(state): State<AppState>, target: Target) -> Result<Json<
 }
 
 /// `GET .../fido2Methods/{id}`, which is also where Graph's beta form
-/// `creationOptions(challengeTimeoutInMinutes=N)` arrives.
+/// `creationOptions(challengeTimeoutInMinutes=N)` arrives (beta only, as in Graph: under
+/// `/v1.0` it names no method).
 pub async fn get_one(State(state): State<AppState>, target: Target) -> Result<Response, GraphError> {
     let id = target.method.clone().unwrap_or_default();
-    if let Some(minutes) = creation_options::timeout_parameter(&id) {
+    if let Some(minutes) = creation_options::timeout_parameter(&id).filter(|_| target.version == "beta") {
         return creation_options::respond(&state, &target, Some(minutes?)).await.map(IntoResponse::into_response);
     }
     let passkey = find(&state, &target, &id).await?;

@@ -276,6 +276,11 @@ impl Store {
             .bind(encode_time(now)?)
             .execute(&self.pool)
             .await?;
+        // Nothing older than a day matters to any lockout window; keep the table small.
+        sqlx::query("DELETE FROM failed_sign_ins WHERE at < ?")
+            .bind(encode_time(now - time::Duration::days(1))?)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -632,6 +637,11 @@ mod tests {
         assert_eq!(count(ada.id, now + HOUR).await, 0);
         assert_eq!(count(grace.id, now - HOUR).await, 1);
         assert_eq!(count(uuid::Uuid::new_v4(), now - HOUR).await, 0);
+
+        // A failure two days later prunes everything older than a day, for every user.
+        store.record_failed_sign_in(ada.id, now + Duration::days(2)).await.unwrap();
+        assert_eq!(count(ada.id, now - HOUR).await, 1);
+        assert_eq!(count(grace.id, now - HOUR).await, 0);
     }
 
     /// Prints how long one argon2id hash and one verification take here
