@@ -151,7 +151,9 @@ mod tests {
         let mut io = Io::default();
         let outcome = Touch::new(TouchPolicy::Never).request(&mut io, Duration::from_millis(300));
         assert_eq!(outcome, Presence::TimedOut);
-        assert!(io.keepalives >= 3, "{} keepalives", io.keepalives);
+        // One before the first wait and one after it, whatever the scheduler does; a count
+        // that depends on how long waits really took would flake on a busy machine.
+        assert!(io.keepalives >= 2, "{} keepalives", io.keepalives);
     }
 
     #[test]
