@@ -6,7 +6,10 @@
 
 use std::path::Path;
 
-use tap2key_flow::{AddressProblem, Intent, Step, WorkAddress};
+use tap2key_flow::{
+    AddressProblem, Cleanup, Failure, Intent, KeyDescription, NameProblem, PinProblem, PinRules, PinState, RegisteredKey, SignInCause, Step,
+    WayForward, WorkAddress,
+};
 use ts_rs::{Config, TS};
 
 use crate::ipc::{AppInfo, CommandError, Mode, STEP_CHANGED};
@@ -23,6 +26,16 @@ fn render() -> String {
         declaration::<Intent>(&cfg),
         declaration::<WorkAddress>(&cfg),
         declaration::<AddressProblem>(&cfg),
+        declaration::<KeyDescription>(&cfg),
+        declaration::<PinState>(&cfg),
+        declaration::<PinRules>(&cfg),
+        declaration::<PinProblem>(&cfg),
+        declaration::<NameProblem>(&cfg),
+        declaration::<RegisteredKey>(&cfg),
+        declaration::<Failure>(&cfg),
+        declaration::<SignInCause>(&cfg),
+        declaration::<WayForward>(&cfg),
+        declaration::<Cleanup>(&cfg),
         declaration::<AppInfo>(&cfg),
         declaration::<Mode>(&cfg),
         declaration::<CommandError>(&cfg),

@@ -34,7 +34,12 @@ pub fn send_intent<R: Runtime>(
     session: State<'_, CurrentSession>,
     intent: Intent,
 ) -> Result<Step, CommandError> {
-    let step = lock(&session).apply(intent)?.clone();
+    // The window's wiring to the flow's driver is the wizard's job (issue 6); until then
+    // the shell applies intents to the session and carries out nothing.
+    let mut session = lock(&session);
+    session.apply(intent)?;
+    let step = session.step().clone();
+    drop(session);
     tracing::info!(step = step.name(), "step changed");
     app.emit(STEP_CHANGED, &step).map_err(|error| tracing::warn!(%error, "could not broadcast the step")).ok();
     Ok(step)

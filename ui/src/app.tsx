@@ -40,6 +40,10 @@ function Screen({ step, send }: { step: Step; send: (intent: Intent) => void }) 
       return <Welcome step={step} send={send} />;
     case "readyToSignIn":
       return <ReadyToSignIn step={step} send={send} />;
+    default:
+      // The screens for the rest of the flow come with the wizard; until then a step
+      // without a screen shows nothing rather than guessing.
+      return null;
   }
 }
 
@@ -49,5 +53,7 @@ function announcement(step: Step): string {
       return "Step 1: enter your work email address.";
     case "readyToSignIn":
       return `Next, sign in as ${step.account}.`;
+    default:
+      return "";
   }
 }

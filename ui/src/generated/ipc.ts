@@ -5,14 +5,14 @@ export const STEP_CHANGED = "step-changed";
 
 /**
  * Where one person is in the onboarding job.
- *
- * Later steps (finding the key, PIN, creating and registering the passkey, the test
- * sign-in) join this enum as the flow grows; a UI that renders a `Step` it does not
- * know yet shows nothing rather than guessing.
  */
-export type Step = { "step": "welcome", typed: string, problem: AddressProblem | null, } | { "step": "readyToSignIn", account: WorkAddress, };
+export type Step = { "step": "welcome", typed: string, problem: AddressProblem | null, } | { "step": "readyToSignIn", account: WorkAddress, } | { "step": "signingIn", account: WorkAddress, url: string | null, } | { "step": "findingKey", keys: number, touch: boolean, } | { "step": "readingKey" } | { "step": "keyFound", key: KeyDescription, } | { "step": "choosePin", key: KeyDescription, rules: PinRules, problem: PinProblem | null, } | { "step": "enterPin", key: KeyDescription, problem: PinProblem | null, } | { "step": "changePin", key: KeyDescription, rules: PinRules, problem: PinProblem | null, } | { "step": "checkingPin" } | { "step": "creatingPasskey", touch: boolean, } | { "step": "namingKey", suggested: string, problem: NameProblem | null, } | { "step": "registering", name: string, } | { "step": "testSignIn", touch: boolean, } | { "step": "done", key: RegisteredKey, } | { "step": "failed", failure: Failure, cleanup: Array<Cleanup>, waysForward: Array<WayForward>, } | { "step": "removingRegistration" };
 
-export type Intent = { "intent": "submitWorkAddress", address: string, } | { "intent": "changeWorkAddress" };
+/**
+ * What the person asks for. PINs arrive as `SecretText`: zeroized, never printed, never
+ * sent back out.
+ */
+export type Intent = { "intent": "submitWorkAddress", address: string, } | { "intent": "changeWorkAddress" } | { "intent": "signIn" } | { "intent": "useKey" } | { "intent": "choosePin", pin: string, again: string, } | { "intent": "enterPin", pin: string, } | { "intent": "changePin", current: string, new: string, again: string, } | { "intent": "cancel" } | { "intent": "nameKey", name: string, } | { "intent": "retry" } | { "intent": "removeRegistration" } | { "intent": "startOver" };
 
 /**
  * A syntactically valid work address, with its domain in lower case.
@@ -26,6 +26,76 @@ export type WorkAddress = string;
  * Why a typed address cannot be a work address. The UI turns each into plain words.
  */
 export type AddressProblem = { "kind": "empty" } | { "kind": "missingAt" } | { "kind": "moreThanOneAt" } | { "kind": "missingName" } | { "kind": "missingDomain" } | { "kind": "incompleteDomain" } | { "kind": "invalidCharacter", character: string, } | { "kind": "misplacedDot" } | { "kind": "invalidDomain" } | { "kind": "tooLong" };
+
+/**
+ * What the "key found" screen shows.
+ */
+export type KeyDescription = { 
+/**
+ * The model's name, or "Security key" when the model is not known.
+ */
+model: string, 
+/**
+ * The model's AAGUID, as the directory lists it.
+ */
+aaguid: string, pin: PinState, 
+/**
+ * The shortest PIN this key accepts, in characters.
+ */
+minPinLength: number, 
+/**
+ * How many more passkeys fit on the key, when it says.
+ */
+freePasskeySlots: bigint | null, };
+
+export type PinState = { "state": "notSet" } | { "state": "set", retries: number, } | { "state": "changeRequired", retries: number, } | { "state": "reinsertNeeded", retries: number, } | { "state": "blocked" };
+
+/**
+ * The rules in force for one key, as the PIN screen shows them while the person types.
+ */
+export type PinRules = { minLength: number, 
+/**
+ * In bytes of UTF-8 (what the key stores); for digits and Latin letters, characters.
+ */
+maxLength: number, refuseObvious: boolean, };
+
+/**
+ * Why a PIN was not accepted.
+ */
+export type PinProblem = { "kind": "empty" } | { "kind": "tooShort", min: number, } | { "kind": "tooLong", max: number, } | { "kind": "tooObvious" } | { "kind": "mismatch" } | { "kind": "sameAsCurrent" } | { "kind": "wrong", retriesLeft: number, } | { "kind": "refusedByKey" };
+
+export type NameProblem = { "kind": "empty" } | { "kind": "tooLong", max: number, };
+
+/**
+ * The passkey as the directory registered it.
+ */
+export type RegisteredKey = { 
+/**
+ * The directory's id of the new authentication method.
+ */
+methodId: string, name: string, aaguid: string | null, model: string | null, 
+/**
+ * The signature counter the directory saw in the test sign-in.
+ */
+signCount: number, };
+
+export type Failure = { "kind": "signInRefused", problem: SignInCause, } | { "kind": "signInNotTrusted" } | { "kind": "directoryUnreachable" } | { "kind": "directoryUnavailable" } | { "kind": "sessionExpired" } | { "kind": "selfServiceNotSupported" } | { "kind": "directoryRefused", message: string, } | { "kind": "alreadyRegistered" } | { "kind": "modelNotAllowed", model: string, message: string, } | { "kind": "keyRemoved" } | { "kind": "pinBlocked" } | { "kind": "pinTriesPaused" } | { "kind": "noTouch" } | { "kind": "cancelled" } | { "kind": "keyFull" } | { "kind": "keyNotSuitable" } | { "kind": "keyTrouble" } | { "kind": "testSignInFailed", message: string, };
+
+/**
+ * Why the sign-in page sent the person back.
+ */
+export type SignInCause = "passExpired" | "passNotYetValid" | "passAlreadyUsed" | "noPass" | "accountLocked" | "denied";
+
+/**
+ * What the person can do after a failure; the UI shows one button (or one instruction)
+ * for each, in this order.
+ */
+export type WayForward = "retry" | "reinsertKey" | "signInAgain" | "useAnotherKey" | "askIt" | "removeRegistration" | "startOver";
+
+/**
+ * What the flow tidied up (or could not) after a failure, so nothing is left half done.
+ */
+export type Cleanup = "passkeyRemovedFromKey" | "passkeyLeftOnKey" | "registrationRemoved";
 
 /**
  * What the window needs to know about the app it runs in.
