@@ -46,6 +46,8 @@ fn init_logging() {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("TAP2KEY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // webauthn-rs traces whole ceremony states, challenges included: never below info.
+    let filter = filter.add_directive("webauthn_rs_core=info".parse().expect("a valid directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -184,7 +184,7 @@ impl Failure {
             // Fresh options are fetched before this could reach the person; if it still
             // does, a retry starts over with fresh ones.
             DirectoryError::ChallengeExpired => Self::DirectoryRefused { message: "The registration took too long. Try again.".into() },
-            DirectoryError::NotFound => Self::DirectoryRefused { message: "The directory no longer has this registration.".into() },
+            DirectoryError::NotFound => Self::DirectoryRefused { message: "The directory could not find this account or this registration.".into() },
             DirectoryError::Protocol(_) => Self::DirectoryRefused { message: "The directory's answer could not be understood.".into() },
         }
     }

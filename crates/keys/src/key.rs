@@ -26,8 +26,9 @@ pub fn client_data_hash(client_data_json: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(client_data_json).into()
 }
 
-/// A new passkey, as a relying party wants it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A new passkey, as a relying party wants it. `Debug` leaves out the clientDataJSON: it
+/// holds the relying party's challenge, which must not reach a log.
+#[derive(Clone, PartialEq, Eq)]
 pub struct MakeCredentialRequest {
     /// The clientDataJSON the caller built; the key signs its SHA-256 (what ctap-hid-fido2
     /// calls the "challenge": it hashes it itself).
@@ -57,7 +58,8 @@ pub struct NewCredential {
     pub authenticator_data: Vec<u8>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` leaves out the clientDataJSON (it holds the challenge).
+#[derive(Clone, PartialEq, Eq)]
 pub struct GetAssertionRequest {
     pub client_data_json: Vec<u8>,
     pub rp_id: String,
@@ -109,4 +111,27 @@ pub trait Key: Send {
     fn select(&mut self, events: Events<'_>, cancel: &CancelToken) -> Result<(), KeyError>;
     /// Makes the key blink, where it can.
     fn wink(&mut self) -> Result<(), KeyError>;
+}
+
+impl std::fmt::Debug for MakeCredentialRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MakeCredentialRequest")
+            .field("client_data_json", &format_args!("({} bytes)", self.client_data_json.len()))
+            .field("rp_id", &self.rp_id)
+            .field("exclude_list", &self.exclude_list.len())
+            .field("resident_key", &self.resident_key)
+            .field("hmac_secret", &self.hmac_secret)
+            .field("cred_protect", &self.cred_protect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for GetAssertionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GetAssertionRequest")
+            .field("client_data_json", &format_args!("({} bytes)", self.client_data_json.len()))
+            .field("rp_id", &self.rp_id)
+            .field("allow_list", &self.allow_list.len())
+            .finish()
+    }
 }

@@ -58,7 +58,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    // webauthn-rs traces whole ceremony states, challenges included: never below info,
+    // whatever RUST_LOG asks for.
+    let filter = tracing_subscriber::EnvFilter::from_default_env().add_directive("webauthn_rs_core=info".parse().expect("a valid directive"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

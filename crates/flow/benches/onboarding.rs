@@ -1,0 +1,2 @@
+//! Placeholder until the onboarding benchmark lands.
+fn main() {}
