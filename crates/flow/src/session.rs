@@ -90,6 +90,10 @@ pub struct Session {
     /// Set once the directory has registered the passkey: from then on a failure offers to
     /// take the registration back, and a re-inserted key resumes at the test sign-in.
     registered: Option<RegisteredKey>,
+    /// The failure after which the person asked to take the registration back: once it is
+    /// gone, the screen still says what went wrong (the directory's reason for refusing the
+    /// test sign-in, or that the key was pulled out), not a blank failure.
+    undoing: Option<Failure>,
     resume: Resume,
     keys_present: usize,
     /// A failure is waiting for the key to be pulled out (and another put in).
@@ -119,6 +123,7 @@ impl Session {
             key: None,
             name: None,
             registered: None,
+            undoing: None,
             resume: Resume::SignIn,
             keys_present: 0,
             awaiting_reinsert: false,
@@ -289,10 +294,11 @@ impl Session {
                 self.registered = None;
                 self.name = None;
                 self.resume = Resume::CreatePasskey;
-                let failure = Failure::TestSignInFailed { message: String::new() };
+                let failure = self.undoing.take().unwrap_or(Failure::TestSignInFailed { message: String::new() });
                 (Step::Failed { failure, cleanup, ways_forward: vec![WayForward::Retry, WayForward::StartOver] }, vec![])
             }
             (Step::RemovingRegistration, Outcome::Failed { failure, cleanup }) => {
+                self.undoing = None;
                 self.resume = Resume::TestSignIn;
                 self.fail(failure, cleanup)
             }
@@ -358,9 +364,12 @@ impl Session {
     }
 
     fn remove_registration(&mut self, failed: Step) -> (Step, Vec<Effect>) {
-        match &self.registered {
-            Some(key) => (Step::RemovingRegistration, vec![Effect::RemoveRegistration { method_id: key.method_id.clone() }]),
-            None => (failed, vec![]),
+        match (&self.registered, failed) {
+            (Some(key), Step::Failed { failure, .. }) => {
+                self.undoing = Some(failure);
+                (Step::RemovingRegistration, vec![Effect::RemoveRegistration { method_id: key.method_id.clone() }])
+            }
+            (_, failed) => (failed, vec![]),
         }
     }
 

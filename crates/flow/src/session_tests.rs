@@ -190,7 +190,29 @@ fn a_failed_test_sign_in_offers_a_retry_or_taking_the_registration_back() {
     assert!(matches!(session.step(), Step::Failed { ways_forward, .. } if ways_forward == &[WayForward::Retry, WayForward::RemoveRegistration]));
     assert_eq!(names(&session.apply(Intent::RemoveRegistration).unwrap()), ["removeRegistration"]);
     session.on(Outcome::RegistrationRemoved { cleanup: vec![Cleanup::RegistrationRemoved, Cleanup::PasskeyRemovedFromKey] });
-    assert!(matches!(session.step(), Step::Failed { cleanup, .. } if cleanup == &[Cleanup::RegistrationRemoved, Cleanup::PasskeyRemovedFromKey]));
+    assert_eq!(
+        session.step(),
+        &Step::Failed {
+            failure: Failure::NoTouch,
+            cleanup: vec![Cleanup::RegistrationRemoved, Cleanup::PasskeyRemovedFromKey],
+            ways_forward: vec![WayForward::Retry, WayForward::StartOver]
+        }
+    );
+}
+
+#[test]
+fn a_registration_taken_back_still_says_why_the_test_failed() {
+    let mut session = at_registering();
+    session.on(Outcome::Registered(registered()));
+    let failure = Failure::TestSignInFailed { message: "The signature does not verify.".into() };
+    session.on(Outcome::Failed { failure: failure.clone(), cleanup: vec![] });
+    session.apply(Intent::RemoveRegistration).unwrap();
+    assert_eq!(session.step(), &Step::RemovingRegistration);
+    session.on(Outcome::RegistrationRemoved { cleanup: vec![Cleanup::RegistrationRemoved, Cleanup::PasskeyRemovedFromKey] });
+    let Step::Failed { failure: shown, ways_forward, .. } = session.step() else { panic!("{:?}", session.step()) };
+    assert_eq!(shown, &failure, "the directory's reason is kept, not blanked");
+    assert_eq!(ways_forward, &[WayForward::Retry, WayForward::StartOver]);
+    assert_eq!(names(&session.apply(Intent::Retry).unwrap()), ["createPasskey"], "a new passkey, as the old one is gone");
 }
 
 #[test]

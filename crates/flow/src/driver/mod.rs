@@ -11,12 +11,13 @@ mod describe;
 mod work;
 
 use std::{
+    collections::BTreeSet,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use tap2key_directory::{AccessToken, DirectoryConfig};
-use tap2key_keys::{CancelToken, KeyChange, KeyPorts, Watch};
+use tap2key_keys::{CancelToken, KeyChange, KeyLocation, KeyPorts, Watch};
 use tokio::{
     sync::{mpsc, watch},
     task::JoinHandle,
@@ -89,10 +90,12 @@ impl Onboarding {
         let watch = config.ports.watch(config.watch_interval, move |change| {
             let _ = keys_tx.send(Input::Keys(change));
         });
-        let keys_now = config.ports.present().len();
+        // Taken after the watch's own first look: a key plugged in between is in both,
+        // and its late "inserted" changes nothing.
+        let keys = config.ports.present().into_iter().collect();
         let bench = work::Workbench::new(config, inputs_tx.clone());
-        let driver = Driver { session, bench, steps: steps_tx, history: history.clone(), sign_in: None, _watch: watch };
-        let task = tokio::spawn(driver.run(intents_rx, inputs, keys_now, first_effects));
+        let driver = Driver { session, bench, steps: steps_tx, history: history.clone(), sign_in: None, keys, _watch: watch };
+        let task = tokio::spawn(driver.run(intents_rx, inputs, first_effects));
         Self { intents, steps, history, task }
     }
 
@@ -141,6 +144,12 @@ struct Driver {
     steps: watch::Sender<Step>,
     history: Arc<Mutex<Vec<Milestone>>>,
     sign_in: Option<JoinHandle<()>>,
+    /// The keys plugged in, as the watch has reported them so far. Counted from its reports
+    /// rather than looked up when one arrives: a key pulled out and another (or the same)
+    /// put in between two looks comes as "removed" then "inserted", and the session must
+    /// see the count drop and rise again, not the same count twice (which would leave a
+    /// failure waiting for the re-insertion that already happened).
+    keys: BTreeSet<KeyLocation>,
     _watch: Watch,
 }
 
@@ -149,10 +158,9 @@ impl Driver {
         mut self,
         mut intents: mpsc::UnboundedReceiver<Intent>,
         mut inputs: mpsc::UnboundedReceiver<Input>,
-        keys_now: usize,
         first_effects: Vec<Effect>,
     ) {
-        let effects = self.session.on(Outcome::KeysPresent(keys_now));
+        let effects = self.session.on(Outcome::KeysPresent(self.keys.len()));
         self.carry_out(effects);
         self.carry_out(first_effects);
         self.publish();
@@ -185,13 +193,19 @@ impl Driver {
 
     fn keys_changed(&mut self, change: KeyChange) -> Vec<Effect> {
         let mut effects = Vec::new();
-        if let KeyChange::Removed(location) = &change
-            && self.bench.forget_key_at(location)
-        {
-            tracing::info!("the key in use was removed");
-            effects.extend(self.session.on(Outcome::KeyRemoved));
+        match change {
+            KeyChange::Removed(location) => {
+                self.keys.remove(&location);
+                if self.bench.forget_key_at(&location) {
+                    tracing::info!("the key in use was removed");
+                    effects.extend(self.session.on(Outcome::KeyRemoved));
+                }
+            }
+            KeyChange::Inserted(location) => {
+                self.keys.insert(location);
+            }
         }
-        effects.extend(self.session.on(Outcome::KeysPresent(self.bench.keys_present())));
+        effects.extend(self.session.on(Outcome::KeysPresent(self.keys.len())));
         effects
     }
 

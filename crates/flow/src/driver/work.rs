@@ -98,10 +98,6 @@ impl Workbench {
         }
     }
 
-    pub fn keys_present(&self) -> usize {
-        self.shared.ports.present().len()
-    }
-
     pub fn cancel_touch(&self) {
         self.cancel.cancel();
     }

@@ -13,18 +13,21 @@ use std::{
 };
 
 use tap2key_directory::{DirectoryConfig, testing::type_tap};
-use tap2key_flow::{Intent, Onboarding, OnboardingConfig, PinPolicy, SignInMode, Step};
-use tap2key_keys::{KeyLocation, KeyPorts};
-use tap2key_server::{Clock, Server, ServerConfig, graph::AttestationPolicy, store::User};
-use tap2key_virtual_key::{VirtualKey, VirtualKeyConfig};
+use tap2key_flow::{Cleanup, Failure, Intent, Milestone, Onboarding, OnboardingConfig, PinPolicy, SignInMode, Step, WayForward};
+use tap2key_keys::{Key, KeyError, KeyLocation, KeyPorts, Pin};
+use tap2key_server::{AppState, Clock, Server, ServerConfig, graph::AttestationPolicy, store::User};
+use tap2key_virtual_key::{TouchPolicy, VirtualKey, VirtualKeyConfig};
 use time::OffsetDateTime;
 
 /// Long enough for a slow CI machine; only reached when something is wrong.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct Directory {
-    pub server: Server,
+    /// `None` once [`Directory::stop`]ped; the store stays readable through `state`.
+    server: Option<Server>,
+    pub state: AppState,
     pub clock: Clock,
+    base_url: String,
     db: PathBuf,
 }
 
@@ -45,24 +48,38 @@ impl Directory {
         config.attestation = AttestationPolicy::trust(key.attestation_root_der(), uuid::Uuid::from_bytes(model.aaguid), &model.name);
         configure(&mut config);
         let server = Server::start(config, clock.clone()).await.unwrap();
-        Self { server, clock, db }
+        let (state, base_url) = (server.state.clone(), server.base_url().to_owned());
+        Self { server: Some(server), state, clock, base_url, db }
     }
 
     pub fn config(&self) -> DirectoryConfig {
-        DirectoryConfig::demo(self.server.base_url())
+        DirectoryConfig::demo(&self.base_url)
+    }
+
+    /// The directory goes down (its port closes); its database stays readable.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
     }
 
     /// A user with a Temporary Access Pass valid for an hour.
     pub async fn user_with_tap(&self, upn: &str, one_time: bool) -> (User, String) {
-        let store = &self.server.state.store;
         let now = self.clock.now();
-        let user = store.create_user(upn, "Ada Lovelace", now).await.unwrap();
-        let tap = store.issue_tap(user.id, now, time::Duration::hours(1), one_time, now).await.unwrap();
-        (user, tap.pass.to_string())
+        let user = self.state.store.create_user(upn, "Ada Lovelace", now).await.unwrap();
+        let tap = self.new_tap(&user, one_time).await;
+        (user, tap)
+    }
+
+    /// A new pass for `user`, valid for an hour from now; it replaces the one before.
+    pub async fn new_tap(&self, user: &User, one_time: bool) -> String {
+        let now = self.clock.now();
+        let tap = self.state.store.issue_tap(user.id, now, time::Duration::hours(1), one_time, now).await.unwrap();
+        tap.pass.to_string()
     }
 
     pub async fn passkeys(&self, user: &User) -> Vec<tap2key_server::store::Passkey> {
-        self.server.state.store.passkeys(user.id).await.unwrap()
+        self.state.store.passkeys(user.id).await.unwrap()
     }
 }
 
@@ -99,11 +116,79 @@ pub fn start_flow(directory: &Directory, ports: &KeyPorts) -> Onboarding {
     })
 }
 
-pub async fn reach(flow: &Onboarding, name: &str) -> Step {
-    match flow.wait_for(PATIENCE, |step| step.name() == name || step.name() == "failed" && name != "failed").await {
-        Ok(step) if step.name() == name => step,
-        Ok(step) | Err(step) => panic!("expected {name}, the flow is at {step:?}"),
+/// A virtual key with `touch`, and otherwise the defaults.
+pub fn key_config(touch: TouchPolicy) -> VirtualKeyConfig {
+    VirtualKeyConfig { touch, ..VirtualKeyConfig::default() }
+}
+
+/// Sets a PIN on a key that is not plugged into any port yet, the way another tool would.
+pub fn set_pin_on(key: &VirtualKey, pin: &str) {
+    let mut client = tap2key_keys::virtual_key::open(key.plug_in()).unwrap();
+    client.set_pin(&Pin::new(pin, 4).unwrap()).unwrap();
+}
+
+/// Tries `pin` on the key in a fresh power cycle (which takes it out of any port).
+pub fn try_pin_on(key: &VirtualKey, pin: &str) -> Result<(), KeyError> {
+    let mut client = tap2key_keys::virtual_key::open(key.plug_in())?;
+    client.verify_pin(&Pin::new(pin, 4).unwrap(), "login.tap2key.test")
+}
+
+/// Plays the person at the key: waits until it asks for a touch, then touches it.
+pub async fn press(key: &VirtualKey) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !key.touch().is_waiting() {
+        assert!(tokio::time::Instant::now() < deadline, "the key never asked for a touch");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    key.touch().press();
+}
+
+/// Waits until `condition` holds for something outside the flow (the key's memory after a
+/// cleanup the flow does in the background).
+pub async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits for a step that satisfies `wanted`; a failure on the way (unless wanted) ends the
+/// wait. The failure the flow is at when the wait begins (which an intent just sent, such as
+/// Retry, is about to leave) does not count; a new one does.
+pub async fn until(flow: &Onboarding, what: &str, wanted: impl Fn(&Step) -> bool) -> Step {
+    let (seen, at_failure) = (flow.history().len(), matches!(flow.step(), Step::Failed { .. }));
+    let new_failure = |step: &Step| matches!(step, Step::Failed { .. }) && (!at_failure || flow.history().len() > seen);
+    match flow.wait_for(PATIENCE, |step| wanted(step) || new_failure(step)).await {
+        Ok(step) if wanted(&step) => step,
+        Ok(step) | Err(step) => panic!("expected {what}, the flow is at {step:?}"),
+    }
+}
+
+/// Waits for the flow to fail: what, what was tidied up, and the ways forward.
+pub async fn failure(flow: &Onboarding) -> (Failure, Vec<Cleanup>, Vec<WayForward>) {
+    match reach(flow, "failed").await {
+        Step::Failed { failure, cleanup, ways_forward } => (failure, cleanup, ways_forward),
+        _ => unreachable!(),
+    }
+}
+
+/// The names of the steps entered so far, in order.
+pub fn history(flow: &Onboarding) -> Vec<&'static str> {
+    flow.history().iter().map(|Milestone { step, .. }| *step).collect()
+}
+
+/// Panics unless `expected` appears in `history` in this order (other steps may come between).
+pub fn assert_in_order(history: &[&str], expected: &[&str]) {
+    let mut rest = history.iter();
+    for wanted in expected {
+        assert!(rest.any(|step| step == wanted), "{wanted} missing (in order {expected:?}) from {history:?}");
+    }
+}
+
+/// Waits for the step named `name`, as [`until`] does.
+pub async fn reach(flow: &Onboarding, name: &str) -> Step {
+    until(flow, name, |step| step.name() == name).await
 }
 
 /// Address, sign-in page, pass: up to the flow's search for a key.
