@@ -258,7 +258,7 @@ impl Session {
             (Step::SigningIn { .. }, Outcome::SignedIn) => self.find_key(),
 
             (Step::FindingKey { keys, .. }, Outcome::TouchNeeded) => (Step::FindingKey { keys, touch: true }, vec![]),
-            (Step::FindingKey { .. } | Step::ReadingKey, Outcome::KeyOpened(key)) => {
+            (Step::FindingKey { .. }, Outcome::KeyOpened(key)) => {
                 self.key = Some(key.clone());
                 self.resume = Resume::FindKey;
                 (Step::KeyFound { key }, vec![])
@@ -452,7 +452,6 @@ impl Step {
             self,
             Step::SigningIn { .. }
                 | Step::FindingKey { .. }
-                | Step::ReadingKey
                 | Step::CheckingPin
                 | Step::CreatingPasskey { .. }
                 | Step::Registering { .. }

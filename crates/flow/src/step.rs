@@ -26,8 +26,6 @@ pub enum Step {
     /// Signed in; waiting for a key. `keys` is how many are plugged in: none ("insert your
     /// key") or several ("touch the one you want"; `touch` once they blink).
     FindingKey { keys: usize, touch: bool },
-    /// A key was chosen and is being asked what it is.
-    ReadingKey,
     /// What the key is and what it needs next.
     KeyFound { key: KeyDescription },
     /// A blank key: the person chooses its PIN (twice), under `rules`.
@@ -63,7 +61,6 @@ impl Step {
             Self::ReadyToSignIn { .. } => "readyToSignIn",
             Self::SigningIn { .. } => "signingIn",
             Self::FindingKey { .. } => "findingKey",
-            Self::ReadingKey => "readingKey",
             Self::KeyFound { .. } => "keyFound",
             Self::ChoosePin { .. } => "choosePin",
             Self::EnterPin { .. } => "enterPin",
