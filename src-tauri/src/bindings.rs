@@ -12,7 +12,7 @@ use tap2key_flow::{
 };
 use ts_rs::{Config, TS};
 
-use crate::ipc::{AppInfo, CommandError, Mode, STEP_CHANGED};
+use crate::ipc::{AppInfo, CommandError, DemoInfo, IDLE_WARNING, IdleWarning, Mode, STEP_CHANGED};
 
 fn declaration<T: TS>(cfg: &Config) -> String {
     let docs = T::docs().unwrap_or_default();
@@ -38,12 +38,16 @@ fn render() -> String {
         declaration::<Cleanup>(&cfg),
         declaration::<AppInfo>(&cfg),
         declaration::<Mode>(&cfg),
+        declaration::<DemoInfo>(&cfg),
+        declaration::<IdleWarning>(&cfg),
         declaration::<CommandError>(&cfg),
     ];
     format!(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit.\n\n\
          /** The event carrying each new `Step` to the main window. */\n\
-         export const STEP_CHANGED = {STEP_CHANGED:?};\n\n{}",
+         export const STEP_CHANGED = {STEP_CHANGED:?};\n\n\
+         /** The event warning that a kiosk is about to start over (`IdleWarning`). */\n\
+         export const IDLE_WARNING = {IDLE_WARNING:?};\n\n{}",
         declarations.join("\n")
     )
 }

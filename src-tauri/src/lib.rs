@@ -2,20 +2,27 @@
 //! It holds no onboarding logic; that lives in the domain crates under `crates/`.
 
 mod commands;
+mod demo;
 mod ipc;
+mod kiosk;
+mod launch;
 mod options;
+mod person;
+mod signin_window;
 
 #[cfg(test)]
 mod bindings;
 #[cfg(test)]
 mod tests;
 
-use tauri::{Manager, Runtime};
+use tauri::{Manager, Runtime, WindowEvent};
 
+pub use launch::Launch;
 pub use options::Options;
 
 /// Everything the app registers, on any runtime: the real one in `run`, the mock one in tests.
-pub fn builder<R: Runtime>(builder: tauri::Builder<R>, options: &Options) -> tauri::Builder<R> {
+pub fn builder<R: Runtime>(builder: tauri::Builder<R>, launch: Launch) -> tauri::Builder<R> {
+    let kiosk = launch.kiosk.is_some();
     builder
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             // A second launch brings the running wizard to the front instead of opening
@@ -25,21 +32,48 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, options: &Options) -> tau
                 let _ = window.set_focus();
             }
         }))
-        .manage(options.mode())
-        .manage(commands::CurrentSession::default())
+        .manage(launch.mode)
+        .manage(person::Person::new(launch.configure))
+        .manage(launch.demo)
+        .manage(launch.kiosk)
+        .setup(move |app| {
+            app.state::<person::Person>().begin(app.handle());
+            if kiosk {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.set_decorations(false);
+                    let _ = window.set_resizable(false);
+                    let _ = window.set_always_on_top(true);
+                    let _ = window.set_fullscreen(true);
+                }
+                kiosk::watch_idle(app.handle().clone());
+            }
+            Ok(())
+        })
+        .on_window_event(move |window, event| {
+            // A kiosk's window stays: the next person needs it.
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && kiosk
+                && window.label() == "main"
+            {
+                api.prevent_close();
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::current_step,
             commands::send_intent,
+            commands::touch_virtual_key,
+            commands::still_here,
         ])
 }
 
-pub fn run(options: Options) {
+pub fn run(options: Options) -> Result<(), String> {
     init_logging();
-    tracing::info!(mode = ?options.mode(), "starting");
-    builder(tauri::Builder::default(), &options)
+    let launch = tauri::async_runtime::block_on(Launch::prepare(&options))?;
+    tracing::info!(mode = ?launch.mode, kiosk = launch.kiosk.is_some(), "starting");
+    builder(tauri::Builder::default(), launch)
         .run(tauri::generate_context!())
-        .expect("the tap2key window could not be started");
+        .map_err(|error| format!("the tap2key window could not be started: {error}"))
 }
 
 fn init_logging() {

@@ -1,19 +1,63 @@
-//! The command line of the desktop app.
+//! The command line of the desktop app. Settings files and `TAP2KEY_*` variables say the
+//! same things; flags win (see `tap2key_settings`).
+
+use std::path::PathBuf;
 
 use clap::Parser;
+use tap2key_settings::Overrides;
 
 use crate::ipc::Mode;
 
 #[derive(Clone, Debug, Default, Parser)]
-#[command(name = "tap2key", version, about = "Set up a FIDO2 security key with a Temporary Access Pass")]
+#[command(
+    name = "tap2key",
+    version,
+    about = "Set up a FIDO2 security key with a Temporary Access Pass",
+    after_help = "Settings are also read from /etc/tap2key/settings.toml, then ~/.config/tap2key/settings.toml, \
+                  then TAP2KEY_* environment variables; flags override them all."
+)]
 pub struct Options {
-    /// Try tap2key with no tenant and no key: a built-in demo directory and a virtual key.
+    /// Try tap2key with no tenant and no key: a built-in demo directory and, when no key is
+    /// plugged in, a virtual one.
     #[arg(long)]
     pub demo: bool,
+    /// Run as a walk-up kiosk: full screen, cannot be closed, starts over for the next
+    /// person after "done" or when left alone.
+    #[arg(long)]
+    pub kiosk: bool,
+    /// The tap2key onboarding service to register keys with, e.g. https://onboarding.contoso.com
+    #[arg(long, value_name = "URL")]
+    pub service: Option<String>,
+    /// The organisation's tenant (domain or id).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// The client id of tap2key's app registration.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Kiosk: seconds without a touch before starting over (60 to 3600).
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_timeout: Option<u64>,
+    /// The language of the app (English only for now).
+    #[arg(long)]
+    pub language: Option<String>,
+    /// One more settings file, read after the others.
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
 }
 
 impl Options {
     pub fn mode(&self) -> Mode {
         if self.demo { Mode::Demo } else { Mode::Standard }
+    }
+
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            service: self.service.clone(),
+            tenant: self.tenant.clone(),
+            client_id: self.client_id.clone(),
+            kiosk: self.kiosk.then_some(true),
+            idle_timeout_seconds: self.idle_timeout,
+            language: self.language.clone(),
+        }
     }
 }

@@ -36,7 +36,7 @@ async fn a_typed_address_is_checked_by_the_rust_side_and_its_answer_rendered() {
 
     // The log shows the steps, not what the person typed.
     let log = app.log();
-    assert!(log.contains(r#"step changed step="readyToSignIn""#), "{log}");
+    assert!(log.contains(r#"step="readyToSignIn""#), "{log}");
     assert!(!log.to_lowercase().contains("lovelace"), "the typed address reached the log:\n{log}");
     app.close().await;
 }
@@ -44,7 +44,7 @@ async fn a_typed_address_is_checked_by_the_rust_side_and_its_answer_rendered() {
 #[tokio::test]
 #[ignore = "drives the real window: scripts/test runs it on its own display"]
 async fn the_first_screen_fits_small_and_large_screens_with_large_targets() {
-    let app = App::launch("welcome-sizes", &[]).await;
+    let app = App::launch("welcome-sizes", &["--service", "http://127.0.0.1:9"]).await;
     app.find("#work-address").await;
     assert_eq!(app.eval("return document.querySelector('.demo-badge')").await, json!(null));
 
@@ -76,7 +76,7 @@ async fn the_first_screen_fits_small_and_large_screens_with_large_targets() {
 #[tokio::test]
 #[ignore = "drives the real window: scripts/test runs it on its own display"]
 async fn the_first_screen_works_by_keyboard_alone_with_a_visible_focus_ring() {
-    let app = App::launch("welcome-keyboard", &[]).await;
+    let app = App::launch("welcome-keyboard", &["--service", "http://127.0.0.1:9"]).await;
     app.find("#work-address").await;
     const FOCUSED: &str = "const e = document.activeElement; return e.id || e.tagName.toLowerCase()";
     let focus_reaches = |expected: &'static str| app.wait_for_value(FOCUSED, json!(expected));
@@ -106,7 +106,7 @@ async fn the_first_screen_works_by_keyboard_alone_with_a_visible_focus_ring() {
 #[tokio::test]
 #[ignore = "drives the real window: scripts/test runs it on its own display"]
 async fn the_window_has_no_global_tauri_and_its_csp_blocks_inline_scripts() {
-    let app = App::launch("security", &[]).await;
+    let app = App::launch("security", &["--service", "http://127.0.0.1:9"]).await;
     app.find("#work-address").await;
     assert_eq!(app.eval("return typeof window.__TAURI__").await, json!("undefined"));
     let ran = app

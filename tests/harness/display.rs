@@ -13,13 +13,28 @@ pub struct Display {
     _server: Guarded,
 }
 
+/// A display is free when no live X server holds its lock. A lock left by a server that was
+/// killed (its pid is gone) does not count: Xvfb clears such locks itself.
+fn is_free(number: u32) -> bool {
+    let lock = format!("/tmp/.X{number}-lock");
+    match std::fs::read_to_string(&lock) {
+        Ok(text) => {
+            let alive = text.trim().parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{number}"));
+            }
+            !alive
+        }
+        Err(_) => !Path::new(&format!("/tmp/.X11-unix/X{number}")).exists(),
+    }
+}
+
 impl Display {
     /// Starts Xvfb on the first free display number from :90 with a 1920x1080 screen,
     /// the largest size the app is tested at.
     pub fn start() -> Display {
-        let number = (90..190)
-            .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists())
-            .expect("a free X display number");
+        let number = (90..190).find(|&n| is_free(n)).expect("a free X display number");
         let server = Command::new("Xvfb")
             .args([&format!(":{number}"), "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"])
             .stdin(Stdio::null())

@@ -6,16 +6,20 @@ import type { AppInfo, Intent, Step } from "./generated/ipc";
 afterEach(cleanup);
 
 const welcome: Step = { step: "welcome", typed: "", problem: null };
-const standard: AppInfo = { version: "0.1.0", mode: "standard" };
+const standard: AppInfo = { version: "0.1.0", mode: "standard", demo: null, kiosk: false };
 
-/** A backend that answers each intent with the given step, and records what was sent. */
+/** A backend that answers each intent with the given step (as an event, like the Rust
+ * side), and records what was sent. */
 function backend(answer: (intent: Intent) => Step): Backend & { sent: Intent[]; push: (s: Step) => void } {
   let listener: (step: Step) => void = () => {};
   const sent: Intent[] = [];
   return {
     sent,
     push: (step) => listener(step),
-    sendIntent: async (intent) => (sent.push(intent), answer(intent)),
+    sendIntent: async (intent) => {
+      sent.push(intent);
+      listener(answer(intent));
+    },
     currentStep: async () => welcome,
     onStepChanged: async (render) => ((listener = render), () => {}),
   };
@@ -67,9 +71,9 @@ describe("any screen", () => {
     expect(document.activeElement?.tagName).toBe("H1");
   });
 
-  it("shows the real step again when an intent is refused", async () => {
+  it("shows the real step again when an intent cannot be delivered", async () => {
     const b = backend(() => welcome);
-    b.sendIntent = vi.fn(async () => Promise.reject({ kind: "notNow", intent: "changeWorkAddress", step: "welcome" }));
+    b.sendIntent = vi.fn(async () => Promise.reject(new Error("the app is closing")));
     render(<App info={standard} initial={{ step: "readyToSignIn", account: "ada@contoso.com" }} backend={b} />);
 
     fireEvent.click(screen.getByRole("button", { name: "Use a different address" }));

@@ -5,7 +5,7 @@ import { ReadyToSignIn } from "./screens/ready-to-sign-in";
 import { Welcome } from "./screens/welcome";
 
 export type Backend = {
-  sendIntent: (intent: Intent) => Promise<Step>;
+  sendIntent: (intent: Intent) => Promise<void>;
   currentStep: () => Promise<Step>;
   onStepChanged: (render: (step: Step) => void) => Promise<() => void>;
 };
@@ -19,10 +19,9 @@ export function App({ info, initial, backend }: { info: AppInfo; initial: Step; 
     return () => void unlisten.then((stop) => stop());
   }, [backend]);
 
-  // A refused intent (a late double click) means the window is behind: show where the
-  // session really is.
-  const send = (intent: Intent) =>
-    void backend.sendIntent(intent).then(setStep, () => backend.currentStep().then(setStep));
+  // The steps an intent leads to arrive as events; if the intent could not even be
+  // delivered, show where the session really is.
+  const send = (intent: Intent) => void backend.sendIntent(intent).catch(() => backend.currentStep().then(setStep));
 
   return (
     <Layout mode={info.mode}>

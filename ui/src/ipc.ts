@@ -8,8 +8,8 @@ export const appInfo = (): Promise<AppInfo> => invoke("app_info");
 
 export const currentStep = (): Promise<Step> => invoke("current_step");
 
-/** Resolves with the step the intent led to; rejects with a `CommandError`. */
-export const sendIntent = (intent: Intent): Promise<Step> => invoke("send_intent", { intent });
+/** Hands the intent to the flow; the steps it leads to arrive through `onStepChanged`. */
+export const sendIntent = (intent: Intent): Promise<void> => invoke("send_intent", { intent });
 
 export const onStepChanged = (render: (step: Step) => void): Promise<UnlistenFn> =>
   listen<Step>(STEP_CHANGED, (event) => render(event.payload));

@@ -3,6 +3,9 @@
 /** The event carrying each new `Step` to the main window. */
 export const STEP_CHANGED = "step-changed";
 
+/** The event warning that a kiosk is about to start over (`IdleWarning`). */
+export const IDLE_WARNING = "idle-warning";
+
 /**
  * Where one person is in the onboarding job.
  */
@@ -100,11 +103,36 @@ export type Cleanup = "passkeyRemovedFromKey" | "passkeyLeftOnKey" | "registrati
 /**
  * What the window needs to know about the app it runs in.
  */
-export type AppInfo = { version: string, mode: Mode, };
+export type AppInfo = { version: string, mode: Mode, 
+/**
+ * Set in demo mode: the account and pass "IT" hands over.
+ */
+demo: DemoInfo | null, 
+/**
+ * A walk-up kiosk: the app starts over for the next person after "done", after a
+ * failure left alone, or when nobody touches it for a while.
+ */
+kiosk: boolean, };
 
 export type Mode = "standard" | "demo";
 
 /**
+ * The demo's account, handed over the way IT would: the address and its Temporary Access
+ * Pass (a pass for a throwaway account in a directory that lives as long as the app).
+ */
+export type DemoInfo = { account: string, pass: string, 
+/**
+ * No real key was plugged in: a virtual one is, and the window shows a button that
+ * touches it.
+ */
+virtualKey: boolean, };
+
+/**
+ * The kiosk is about to start over: `seconds_left`, or `None` when the person came back.
+ */
+export type IdleWarning = { secondsLeft: number | null, };
+
+/**
  * Why a command failed, as the window receives it.
  */
-export type CommandError = { "kind": "notNow", intent: string, step: string, };
+export type CommandError = { "kind": "noVirtualKey" };
