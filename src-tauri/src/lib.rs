@@ -3,6 +3,8 @@
 
 mod commands;
 mod demo;
+#[cfg(feature = "e2e")]
+mod e2e;
 mod ipc;
 mod kiosk;
 mod launch;
@@ -37,6 +39,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, launch: Launch) -> tauri:
         .manage(launch.demo)
         .manage(launch.kiosk)
         .setup(move |app| {
+            #[cfg(feature = "e2e")]
+            e2e::grant(app)?;
             app.state::<person::Person>().begin(app.handle());
             if kiosk {
                 if let Some(window) = app.get_webview_window("main") {
@@ -58,13 +62,30 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, launch: Launch) -> tauri:
                 api.prevent_close();
             }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::current_step,
-            commands::send_intent,
-            commands::touch_virtual_key,
-            commands::still_here,
-        ])
+        .invoke_handler(handlers())
+}
+
+#[cfg(not(feature = "e2e"))]
+fn handlers<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        commands::app_info,
+        commands::current_step,
+        commands::send_intent,
+        commands::touch_virtual_key,
+        commands::still_here,
+    ]
+}
+
+#[cfg(feature = "e2e")]
+fn handlers<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        commands::app_info,
+        commands::current_step,
+        commands::send_intent,
+        commands::touch_virtual_key,
+        commands::still_here,
+        e2e::e2e_sign_in_window,
+    ]
 }
 
 pub fn run(options: Options) -> Result<(), String> {

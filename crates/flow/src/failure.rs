@@ -28,6 +28,9 @@ pub enum Failure {
     SelfServiceNotSupported,
     /// The directory refused, with its reason (for example self-service setup turned off).
     DirectoryRefused { message: String },
+    /// The directory says the signed-in account may not do this (for example IT staff
+    /// without the right role); trying again cannot help.
+    NotPermitted { message: String },
     /// This key is registered for this person already.
     AlreadyRegistered,
     /// The organisation does not allow this key model.
@@ -110,6 +113,7 @@ impl Failure {
             Self::SessionExpired => "sessionExpired",
             Self::SelfServiceNotSupported => "selfServiceNotSupported",
             Self::DirectoryRefused { .. } => "directoryRefused",
+            Self::NotPermitted { .. } => "notPermitted",
             Self::AlreadyRegistered => "alreadyRegistered",
             Self::ModelNotAllowed { .. } => "modelNotAllowed",
             Self::KeyRemoved => "keyRemoved",
@@ -134,6 +138,7 @@ impl Failure {
             Self::SessionExpired => vec![SignInAgain],
             Self::SelfServiceNotSupported => vec![AskIt],
             Self::DirectoryRefused { .. } => vec![Retry, AskIt],
+            Self::NotPermitted { .. } => vec![AskIt, StartOver],
             Self::AlreadyRegistered => vec![UseAnotherKey, StartOver],
             Self::ModelNotAllowed { .. } => vec![UseAnotherKey, AskIt],
             Self::KeyRemoved => vec![ReinsertKey],
@@ -180,7 +185,8 @@ impl Failure {
             DirectoryError::SelfServiceNotSupported => Self::SelfServiceNotSupported,
             DirectoryError::AlreadyRegistered { .. } => Self::AlreadyRegistered,
             DirectoryError::ModelNotAllowed { message } => Self::ModelNotAllowed { model: model.to_owned(), message: message.clone() },
-            DirectoryError::Forbidden { message } | DirectoryError::Refused { message, .. } => Self::DirectoryRefused { message: message.clone() },
+            DirectoryError::Forbidden { message } => Self::NotPermitted { message: message.clone() },
+            DirectoryError::Refused { message, .. } => Self::DirectoryRefused { message: message.clone() },
             // Fresh options are fetched before this could reach the person; if it still
             // does, a retry starts over with fresh ones.
             DirectoryError::ChallengeExpired => Self::DirectoryRefused { message: "The registration took too long. Try again.".into() },
@@ -217,6 +223,7 @@ mod tests {
             Failure::SessionExpired,
             Failure::SelfServiceNotSupported,
             Failure::DirectoryRefused { message: "no".into() },
+            Failure::NotPermitted { message: "no".into() },
             Failure::AlreadyRegistered,
             Failure::ModelNotAllowed { model: "m".into(), message: "no".into() },
             Failure::KeyRemoved,

@@ -82,7 +82,7 @@ methodId: string, name: string, aaguid: string | null, model: string | null,
  */
 signCount: number, };
 
-export type Failure = { "kind": "signInRefused", problem: SignInCause, } | { "kind": "signInNotTrusted" } | { "kind": "directoryUnreachable" } | { "kind": "directoryUnavailable" } | { "kind": "sessionExpired" } | { "kind": "selfServiceNotSupported" } | { "kind": "directoryRefused", message: string, } | { "kind": "alreadyRegistered" } | { "kind": "modelNotAllowed", model: string, message: string, } | { "kind": "keyRemoved" } | { "kind": "pinBlocked" } | { "kind": "pinTriesPaused" } | { "kind": "noTouch" } | { "kind": "cancelled" } | { "kind": "keyFull" } | { "kind": "keyNotSuitable" } | { "kind": "keyTrouble" } | { "kind": "testSignInFailed", message: string, };
+export type Failure = { "kind": "signInRefused", problem: SignInCause, } | { "kind": "signInNotTrusted" } | { "kind": "directoryUnreachable" } | { "kind": "directoryUnavailable" } | { "kind": "sessionExpired" } | { "kind": "selfServiceNotSupported" } | { "kind": "directoryRefused", message: string, } | { "kind": "notPermitted", message: string, } | { "kind": "alreadyRegistered" } | { "kind": "modelNotAllowed", model: string, message: string, } | { "kind": "keyRemoved" } | { "kind": "pinBlocked" } | { "kind": "pinTriesPaused" } | { "kind": "noTouch" } | { "kind": "cancelled" } | { "kind": "keyFull" } | { "kind": "keyNotSuitable" } | { "kind": "keyTrouble" } | { "kind": "testSignInFailed", message: string, };
 
 /**
  * Why the sign-in page sent the person back.

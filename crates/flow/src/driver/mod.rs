@@ -77,14 +77,12 @@ enum Input {
 impl Onboarding {
     /// Starts the session on the current tokio runtime.
     pub fn start(config: OnboardingConfig) -> Self {
-        let (session, first_effects) = match &config.sign_in {
+        let (mut session, first_effects) = match &config.sign_in {
             SignInMode::Browser => (Session::new(config.pin_policy.clone()), vec![]),
             SignInMode::Token { account, .. } => Session::signed_in(config.pin_policy.clone(), account.clone()),
         };
-        let (steps_tx, steps) = watch::channel(session.step().clone());
         let (intents, intents_rx) = mpsc::unbounded_channel();
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
-        let history = Arc::new(Mutex::new(vec![Milestone { at: Instant::now(), step: session.step().name() }]));
 
         let keys_tx = inputs_tx.clone();
         let watch = config.ports.watch(config.watch_interval, move |change| {
@@ -92,7 +90,14 @@ impl Onboarding {
         });
         // Taken after the watch's own first look: a key plugged in between is in both,
         // and its late "inserted" changes nothing.
-        let keys = config.ports.present().into_iter().collect();
+        let keys: Vec<_> = config.ports.present().into_iter().collect();
+        // The keys already plugged in are known before the first step is shown, so a
+        // session that starts by finding the key never flashes "insert your key".
+        let key_effects = session.on(Outcome::KeysPresent(keys.len()));
+        let first_effects = key_effects.into_iter().chain(first_effects).collect();
+        let (steps_tx, steps) = watch::channel(session.step().clone());
+        let history = Arc::new(Mutex::new(vec![Milestone { at: Instant::now(), step: session.step().name() }]));
+        let keys = keys.into_iter().collect();
         let bench = work::Workbench::new(config, inputs_tx.clone());
         let driver = Driver { session, bench, steps: steps_tx, history: history.clone(), sign_in: None, keys, _watch: watch };
         let task = tokio::spawn(driver.run(intents_rx, inputs, first_effects));
@@ -160,10 +165,8 @@ impl Driver {
         mut inputs: mpsc::UnboundedReceiver<Input>,
         first_effects: Vec<Effect>,
     ) {
-        let effects = self.session.on(Outcome::KeysPresent(self.keys.len()));
-        self.carry_out(effects);
         self.carry_out(first_effects);
-        self.publish();
+        self.publish(false);
         loop {
             let input = tokio::select! {
                 intent = intents.recv() => match intent {
@@ -172,6 +175,7 @@ impl Driver {
                 },
                 Some(input) = inputs.recv() => input,
             };
+            let answered = matches!(input, Input::Intent(_));
             let effects = match input {
                 Input::Intent(intent) => match self.session.apply(intent) {
                     Ok(effects) => effects,
@@ -184,7 +188,7 @@ impl Driver {
                 Input::Keys(change) => self.keys_changed(change),
             };
             self.carry_out(effects);
-            self.publish();
+            self.publish(answered);
         }
         // The person is gone (the handle was dropped): leave nothing behind.
         self.abort_sign_in();
@@ -234,12 +238,16 @@ impl Driver {
         }
     }
 
-    fn publish(&mut self) {
+    /// Shows the step. `answered`: the person's intent was applied, so the step goes out even
+    /// when it looks the same (the same problem twice), or whoever waits for the answer waits on.
+    fn publish(&mut self, answered: bool) {
         let step = self.session.step();
         let changed = *self.steps.borrow() != *step;
         if changed {
             tracing::info!(step = step.name(), "step");
             self.history.lock().unwrap_or_else(|e| e.into_inner()).push(Milestone { at: Instant::now(), step: step.name() });
+        }
+        if changed || answered {
             self.steps.send_replace(step.clone());
         }
     }
