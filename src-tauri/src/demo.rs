@@ -10,7 +10,7 @@ use tap2key_server::{Clock, Server, ServerConfig, graph::AttestationPolicy};
 use tap2key_virtual_key::{TouchPolicy, VirtualKey, VirtualKeyConfig};
 use zeroize::Zeroizing;
 
-use crate::ipc::DemoInfo;
+use crate::{ipc::DemoInfo, options::DemoSetup};
 
 pub const ACCOUNT: &str = "ada@demo.tap2key.test";
 
@@ -25,10 +25,13 @@ pub struct Demo {
 impl Demo {
     /// Starts the directory, seeds the demo person, and plugs a virtual key into `ports`
     /// unless a real key is there already.
-    pub async fn start(ports: &KeyPorts) -> Result<Self, String> {
+    pub async fn start(ports: &KeyPorts, setup: &DemoSetup) -> Result<Self, String> {
         let database = std::env::temp_dir().join(format!("tap2key-demo-{}.sqlite3", std::process::id()));
-        let key = VirtualKey::new(VirtualKeyConfig { touch: TouchPolicy::WhenPressed, ..VirtualKeyConfig::default() })
-            .map_err(|e| format!("the virtual key could not be made: {e}"))?;
+        let mut key_config = VirtualKeyConfig { touch: TouchPolicy::WhenPressed, state_file: setup.demo_key_state.clone(), ..VirtualKeyConfig::default() };
+        if let Some(seconds) = setup.demo_touch_timeout {
+            key_config.touch_timeout = std::time::Duration::from_secs(seconds.max(1));
+        }
+        let key = VirtualKey::new(key_config).map_err(|e| format!("the virtual key could not be made: {e}"))?;
         let mut config = ServerConfig::demo(database.clone());
         let model = key.model();
         config.attestation = AttestationPolicy::trust(key.attestation_root_der(), uuid::Uuid::from_bytes(model.aaguid), &model.name);
@@ -37,8 +40,9 @@ impl Demo {
         let store = &server.state.store;
         let now = time::OffsetDateTime::now_utc();
         let person = store.create_user(ACCOUNT, "Ada Lovelace", now).await.map_err(|e| format!("the demo person could not be made: {e}"))?;
-        // Good for a working day and for several tries: a demo is for trying things out.
-        let tap = store.issue_tap(person.id, now, time::Duration::hours(8), false, now).await.map_err(|e| format!("the demo pass could not be issued: {e}"))?;
+        // Good for a working day and, unless asked otherwise, for several tries: a demo is
+        // for trying things out.
+        let tap = store.issue_tap(person.id, now, time::Duration::hours(8), setup.demo_one_time_pass, now).await.map_err(|e| format!("the demo pass could not be issued: {e}"))?;
 
         let virtual_key = ports.present().is_empty().then(|| {
             ports.plug_in(key.plug_in());

@@ -33,7 +33,7 @@ impl Launch {
         let settings = Settings::load(&sources).map_err(|error| error.to_string())?;
         let ports = KeyPorts::new(true);
         let (directory, demo) = if options.demo {
-            let demo = Demo::start(&ports).await?;
+            let demo = Demo::start(&ports, &options.demo_setup).await?;
             (DirectoryConfig::demo(demo.server.base_url()), Some(demo))
         } else {
             let directory = settings.directory.clone().ok_or(

@@ -43,6 +43,23 @@ pub struct Options {
     /// One more settings file, read after the others.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
+    /// How the demo is set up (for tests and for showing particular situations).
+    #[command(flatten)]
+    pub demo_setup: DemoSetup,
+}
+
+/// Hidden knobs of `--demo`, for the end-to-end tests and for showing a situation on purpose.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct DemoSetup {
+    /// The virtual key keeps its state (PIN, passkeys) in this file.
+    #[arg(long, hide = true, value_name = "FILE", requires = "demo")]
+    pub demo_key_state: Option<PathBuf>,
+    /// The demo pass works once, as Microsoft recommends for real ones.
+    #[arg(long, hide = true, requires = "demo")]
+    pub demo_one_time_pass: bool,
+    /// How long the virtual key waits for a touch (real keys: about 30 s).
+    #[arg(long, hide = true, value_name = "SECONDS", requires = "demo")]
+    pub demo_touch_timeout: Option<u64>,
 }
 
 impl Options {
