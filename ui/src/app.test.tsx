@@ -1,28 +1,15 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { App, type Backend } from "./app";
-import type { AppInfo, Intent, Step } from "./generated/ipc";
+import { App } from "./app";
+import type { Intent, Step } from "./generated/ipc";
+import { fakeBackend, standard, welcome } from "./testing";
 
 afterEach(cleanup);
 
-const welcome: Step = { step: "welcome", typed: "", problem: null };
-const standard: AppInfo = { version: "0.1.0", mode: "standard", demo: null, kiosk: false };
-
 /** A backend that answers each intent with the given step (as an event, like the Rust
  * side), and records what was sent. */
-function backend(answer: (intent: Intent) => Step): Backend & { sent: Intent[]; push: (s: Step) => void } {
-  let listener: (step: Step) => void = () => {};
-  const sent: Intent[] = [];
-  return {
-    sent,
-    push: (step) => listener(step),
-    sendIntent: async (intent) => {
-      sent.push(intent);
-      listener(answer(intent));
-    },
-    currentStep: async () => welcome,
-    onStepChanged: async (render) => ((listener = render), () => {}),
-  };
+function backend(answer: (intent: Intent) => Step) {
+  return fakeBackend(answer);
 }
 
 describe("welcome", () => {

@@ -2,7 +2,7 @@
 // using the declarations generated from the Rust types.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import { STEP_CHANGED, type AppInfo, type Intent, type Step } from "./generated/ipc";
+import { IDLE_WARNING, STEP_CHANGED, type AppInfo, type IdleWarning, type Intent, type Step } from "./generated/ipc";
 
 export const appInfo = (): Promise<AppInfo> => invoke("app_info");
 
@@ -13,3 +13,12 @@ export const sendIntent = (intent: Intent): Promise<void> => invoke("send_intent
 
 export const onStepChanged = (render: (step: Step) => void): Promise<UnlistenFn> =>
   listen<Step>(STEP_CHANGED, (event) => render(event.payload));
+
+/** Demo: "touches" the virtual key. Rejects with a `CommandError` when there is none. */
+export const touchVirtualKey = (): Promise<void> => invoke("touch_virtual_key");
+
+/** Kiosk: the person is still here, so the idle reset waits. */
+export const stillHere = (): Promise<void> => invoke("still_here");
+
+export const onIdleWarning = (show: (warning: IdleWarning) => void): Promise<UnlistenFn> =>
+  listen<IdleWarning>(IDLE_WARNING, (event) => show(event.payload));

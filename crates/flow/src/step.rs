@@ -103,6 +103,7 @@ pub struct KeyDescription {
     /// The shortest PIN this key accepts, in characters.
     pub min_pin_length: usize,
     /// How many more passkeys fit on the key, when it says.
+    #[ts(type = "number | null")]
     pub free_passkey_slots: Option<u64>,
 }
 

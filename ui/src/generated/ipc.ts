@@ -49,7 +49,7 @@ minPinLength: number,
 /**
  * How many more passkeys fit on the key, when it says.
  */
-freePasskeySlots: bigint | null, };
+freePasskeySlots: number | null, };
 
 export type PinState = { "state": "notSet" } | { "state": "set", retries: number, } | { "state": "changeRequired", retries: number, } | { "state": "reinsertNeeded", retries: number, } | { "state": "blocked" };
 

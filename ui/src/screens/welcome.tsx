@@ -1,12 +1,11 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Intent, Step } from "../generated/ipc";
+import type { DemoInfo } from "../generated/ipc";
 import { ScreenHeading } from "../components/heading";
 import { KeyAndPass } from "../components/pictures";
+import type { ScreenProps } from "../components/screen";
 import { addressProblem } from "../words";
 
-type Props = { step: Extract<Step, { step: "welcome" }>; send: (intent: Intent) => void };
-
-export function Welcome({ step, send }: Props) {
+export function Welcome({ step, send, demo }: ScreenProps<"welcome"> & { demo: DemoInfo | null }) {
   const [typed, setTyped] = useState(step.typed);
   const problem = step.problem ? addressProblem(step.problem) : null;
   const input = useRef<HTMLInputElement>(null);
@@ -22,7 +21,7 @@ export function Welcome({ step, send }: Props) {
   };
 
   return (
-    <div class="welcome">
+    <div class={demo ? "welcome with-demo" : "welcome"}>
       <div class="welcome-text">
         <ScreenHeading>Set up your security key</ScreenHeading>
         <p class="lead">
@@ -61,7 +60,36 @@ export function Welcome({ step, send }: Props) {
           </button>
         </form>
       </div>
-      <KeyAndPass />
+      {demo ? (
+        <HandedOver
+          demo={demo}
+          use={() => {
+            setTyped(demo.account);
+            input.current?.focus();
+          }}
+        />
+      ) : (
+        <KeyAndPass />
+      )}
     </div>
+  );
+}
+
+/** Demo: what IT would hand over, an account and its Temporary Access Pass. */
+function HandedOver({ demo, use }: { demo: DemoInfo; use: () => void }) {
+  return (
+    <section class="handed-over" aria-labelledby="handed-over-title">
+      <h2 id="handed-over-title">Handed over by IT</h2>
+      <p class="hint">In real life IT gives you these.</p>
+      <dl>
+        <dt>Work email address</dt>
+        <dd class="demo-account">{demo.account}</dd>
+        <dt>Temporary Access Pass</dt>
+        <dd class="demo-pass">{demo.pass}</dd>
+      </dl>
+      <button type="button" class="secondary" onClick={use}>
+        Use this account
+      </button>
+    </section>
   );
 }
