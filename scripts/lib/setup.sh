@@ -19,8 +19,10 @@ as_root() {
 # What building the app needs (Tauri's Linux prerequisites, libudev for USB security keys).
 APT_BUILD=(build-essential pkg-config curl wget file libssl-dev libwebkit2gtk-4.1-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev libudev-dev)
-# What the end-to-end tests need: a virtual display and the WebKit WebDriver.
-APT_E2E=(xvfb xauth x11-utils webkit2gtk-driver dbus-x11 fonts-dejavu-core)
+# What the end-to-end tests need: a virtual display and the WebKit WebDriver; for the kiosk
+# test a window manager (full screen needs one) and wmctrl (closes a window as Alt+F4 would);
+# ImageMagick's import photographs the whole display (the sign-in window too).
+APT_E2E=(xvfb xauth x11-utils webkit2gtk-driver dbus-x11 fonts-dejavu-core matchbox-window-manager wmctrl imagemagick)
 
 ensure_apt() {
   local missing=() package

@@ -62,12 +62,19 @@ impl Demo {
     }
 }
 
-impl Drop for Demo {
-    fn drop(&mut self) {
+impl Demo {
+    /// Deletes the demo directory's database (it lives as long as the app).
+    pub fn remove_database(&self) {
         for suffix in ["", "-wal", "-shm"] {
             let mut path = self.database.clone().into_os_string();
             path.push(suffix);
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        self.remove_database();
     }
 }

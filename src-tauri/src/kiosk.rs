@@ -40,7 +40,9 @@ pub fn watch_idle<R: Runtime>(app: AppHandle<R>) {
         let mut warned = false;
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            let activity = app.state::<Activity>();
+            // Managed as `Option<Activity>` (none when not a kiosk).
+            let activity = app.state::<Option<Activity>>();
+            let Some(activity) = activity.as_ref() else { return };
             let untouched = matches!(app.state::<Person>().step(&app), Step::Welcome { ref typed, .. } if typed.is_empty());
             if untouched {
                 // Nobody is here: nothing to reset, nothing to warn about.

@@ -92,9 +92,18 @@ pub fn run(options: Options) -> Result<(), String> {
     init_logging();
     let launch = tauri::async_runtime::block_on(Launch::prepare(&options))?;
     tracing::info!(mode = ?launch.mode, kiosk = launch.kiosk.is_some(), "starting");
-    builder(tauri::Builder::default(), launch)
-        .run(tauri::generate_context!())
-        .map_err(|error| format!("the tap2key window could not be started: {error}"))
+    let app = builder(tauri::Builder::default(), launch)
+        .build(tauri::generate_context!())
+        .map_err(|error| format!("the tap2key window could not be started: {error}"))?;
+    app.run(|app, event| {
+        // Tauri ends the process without running destructors: the demo's database goes now.
+        if let tauri::RunEvent::Exit = event
+            && let Some(demo) = app.state::<Option<demo::Demo>>().as_ref()
+        {
+            demo.remove_database();
+        }
+    });
+    Ok(())
 }
 
 fn init_logging() {

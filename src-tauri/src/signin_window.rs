@@ -26,6 +26,10 @@ fn open<R: Runtime>(app: &AppHandle<R>, url: &str) {
     let built = WebviewWindowBuilder::new(app, LABEL, WebviewUrl::External(url))
         .title("Sign in – tap2key")
         .inner_size(520.0, 720.0)
+        .center()
+        .focused(true)
+        // Above the wizard, which on a kiosk is itself full screen and always on top.
+        .always_on_top(true)
         .incognito(true)
         .on_navigation(move |to| {
             let ok = allowed.permits(to);

@@ -10,6 +10,8 @@ use crate::{PATIENCE, processes::Guarded};
 
 pub struct Display {
     number: u32,
+    // Dropped in this order: the window manager, then the X server.
+    _window_manager: Option<Guarded>,
     _server: Guarded,
 }
 
@@ -49,7 +51,36 @@ impl Display {
             assert!(started.elapsed() < PATIENCE, "Xvfb never opened {socket}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Display { number, _server: server }
+        Display { number, _window_manager: None, _server: server }
+    }
+
+    /// Starts a window manager on the display (matchbox: full screen needs one; without it
+    /// a window asking for full screen keeps its size). It shows one window at a time,
+    /// maximised, so only kiosk tests use it.
+    pub fn start_window_manager(&mut self) {
+        let manager = Command::new("matchbox-window-manager")
+            .args(["-use_titlebar", "no"])
+            .env("DISPLAY", self.name())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("matchbox-window-manager did not start ({e}); apt install matchbox-window-manager"));
+        self._window_manager = Some(Guarded(manager));
+        // It has taken over once the root window names a window manager.
+        let started = Instant::now();
+        loop {
+            let answer = Command::new("xprop")
+                .args(["-display", &self.name(), "-root", "_NET_SUPPORTING_WM_CHECK"])
+                .output()
+                .map(|out| String::from_utf8_lossy(&out.stdout).contains("window id"))
+                .unwrap_or(false);
+            if answer {
+                return;
+            }
+            assert!(started.elapsed() < PATIENCE, "the window manager never took over {}", self.name());
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn name(&self) -> String {

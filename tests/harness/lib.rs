@@ -6,10 +6,11 @@
 
 mod display;
 mod processes;
+pub mod walk;
 
 use std::{
     path::{Path, PathBuf},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element, key::Key};
@@ -27,6 +28,10 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub struct App {
     pub client: Client,
     artifacts: PathBuf,
+    /// When the launch began (before tauri-driver started the app).
+    launched: Instant,
+    driver_pid: u32,
+    display_name: String,
     // Dropped in this order: the WebDriver proxy (ending the app), then the display.
     _driver: Guarded,
     _display: Display,
@@ -36,11 +41,26 @@ pub struct App {
 impl App {
     /// Starts tap2key with `args` on a fresh display and connects to its main window.
     pub async fn launch(test: &str, args: &[&str]) -> App {
+        Self::launch_on(test, args, false).await
+    }
+
+    /// Like [`App::launch`], with a window manager on the display (needed for full screen).
+    pub async fn launch_with_window_manager(test: &str, args: &[&str]) -> App {
+        Self::launch_on(test, args, true).await
+    }
+
+    async fn launch_on(test: &str, args: &[&str], window_manager: bool) -> App {
         // An async lock: each test's runtime waits for its turn without blocking others.
         let turn = ONE_AT_A_TIME.lock().await;
         let artifacts = target_dir().join("e2e-artifacts").join(test);
+        // Each run starts with an empty folder: no screenshot from an earlier run remains.
+        let _ = std::fs::remove_dir_all(&artifacts);
         std::fs::create_dir_all(&artifacts).unwrap();
-        let display = Display::start();
+        let mut display = Display::start();
+        if window_manager {
+            display.start_window_manager();
+        }
+        let launched = Instant::now();
         let (driver, port) = processes::start_tauri_driver(&display, &artifacts.join("app.log"));
         let capabilities = json!({
             "browserName": "wry",
@@ -52,7 +72,8 @@ impl App {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .unwrap_or_else(|e| panic!("no WebDriver session with the tap2key window: {e}"));
-        App { client, artifacts, _driver: driver, _display: display, _turn: turn }
+        let (driver_pid, display_name) = (driver.0.id(), display.name());
+        App { client, artifacts, launched, driver_pid, display_name, _driver: driver, _display: display, _turn: turn }
     }
 
     /// Waits until `css` matches a displayed element and returns it.
@@ -129,10 +150,17 @@ impl App {
 
     /// Saves a PNG of the window as `<name>.png` among the test's artifacts.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        // Two animation frames: the last DOM change has been laid out and painted.
+        // Animations that end (a tick popping in) have ended, then two animation frames:
+        // the last DOM change has been laid out and painted. Endless ones (a glow) go on.
         self.client
             .execute_async(
-                "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()))",
+                "const done = arguments[0];
+                 const ending = document.getAnimations().filter((a) => a.effect?.getTiming().iterations !== Infinity);
+                 const settled = Promise.race([
+                   Promise.all(ending.map((a) => a.finished.catch(() => {}))),
+                   new Promise((resolve) => setTimeout(resolve, 2000)),
+                 ]);
+                 settled.then(() => requestAnimationFrame(() => requestAnimationFrame(() => done())));",
                 vec![],
             )
             .await
@@ -149,8 +177,128 @@ impl App {
         std::fs::read_to_string(self.artifacts.join("app.log")).unwrap_or_default()
     }
 
+    /// Time since the launch began: tauri-driver, WebKitWebDriver and the app starting.
+    pub fn since_launch(&self) -> Duration {
+        self.launched.elapsed()
+    }
+
+    /// Writes `text` to `<name>` among the test's artifacts.
+    pub fn write_artifact(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.artifacts.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs `script` in the sign-in window (an incognito webview WebDriver cannot reach)
+    /// through the app's test-only command; `false` when that window is not open.
+    pub async fn in_sign_in_window(&self, script: &str) -> bool {
+        let answer = self
+            .client
+            .execute(
+                "return window.__TAURI_INTERNALS__
+                   .invoke('e2e_sign_in_window', { script: arguments[0] })
+                   .then((open) => ({ open }), (error) => ({ error: String(error) }))",
+                vec![json!(script)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("the e2e command could not be called: {e}"));
+        if let Some(error) = answer.get("error") {
+            panic!(
+                "the e2e command was refused ({error}): {} was built without the `e2e` feature, \
+                 as `cargo build -p tap2key` (scripts/demo, scripts/measure) builds it; \
+                 `cargo test --workspace --no-run` builds it for these tests",
+                app_binary().display()
+            );
+        }
+        answer["open"] == json!(true)
+    }
+
+    /// Saves a PNG of the whole X screen (every window on it, the sign-in window too) as
+    /// `<name>.png` among the test's artifacts.
+    pub fn capture_screen(&self, name: &str) -> PathBuf {
+        let path = self.artifacts.join(format!("{name}.png"));
+        let status = std::process::Command::new("import")
+            .args(["-display", &self.display_name, "-window", "root"])
+            .arg(&path)
+            .status()
+            .expect("ImageMagick's import (scripts/test installs it)");
+        assert!(status.success(), "import could not capture {}", self.display_name);
+        path
+    }
+
+    /// What the X server knows of the top-level window titled `title`: `xprop`'s output
+    /// for it (its state, such as full screen, and its decoration hints), or `None` when
+    /// there is no such window.
+    pub fn x_window(&self, title: &str) -> Option<String> {
+        let x = |program: &str, args: &[&str]| {
+            let out = std::process::Command::new(program)
+                .args(["-display", &self.display_name])
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("{program} (x11-utils) did not run: {e}"));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let tree = x("xwininfo", &["-root", "-tree"]);
+        let quoted = format!("\"{title}\"");
+        let id = tree.lines().find(|line| line.contains(&quoted))?.split_whitespace().next()?.to_owned();
+        Some(x("xprop", &["-id", &id]))
+    }
+
+    /// Asks the window manager to close the window titled `title`, as its close button or
+    /// Alt+F4 would (needs [`App::launch_with_window_manager`]).
+    pub fn close_by_window_manager(&self, title: &str) {
+        let status = std::process::Command::new("wmctrl")
+            .args(["-c", title])
+            .env("DISPLAY", &self.display_name)
+            .status()
+            .unwrap_or_else(|e| panic!("wmctrl did not run ({e}); scripts/test installs it"));
+        assert!(status.success(), "wmctrl found no window titled {title:?}");
+    }
+
+    /// The app's processes: `tap2key` and its children (WebKit's web and network
+    /// processes), found under this test's tauri-driver, with their resident memory.
+    pub fn processes(&self) -> Vec<Process> {
+        // The app is a grandchild of the driver (driver → WebKitWebDriver → tap2key).
+        let mut app = Vec::new();
+        let mut look = vec![self.driver_pid];
+        while let Some(pid) = look.pop() {
+            for child in children(pid) {
+                match Process::read(child) {
+                    Some(process) if process.name == "tap2key" => app.push(process),
+                    _ => look.push(child),
+                }
+            }
+        }
+        let mut found = app.clone();
+        let mut look: Vec<u32> = app.iter().map(|p| p.pid).collect();
+        while let Some(pid) = look.pop() {
+            for child in children(pid) {
+                found.extend(Process::read(child));
+                look.push(child);
+            }
+        }
+        found
+    }
+
     pub async fn close(self) {
         self.client.clone().close().await.ok();
+    }
+}
+
+impl Drop for App {
+    /// Ends the app, and deletes what `--demo` leaves behind when it is killed rather than
+    /// closed: its directory's database in the temporary folder.
+    fn drop(&mut self) {
+        for app in self.processes().into_iter().filter(|p| p.name == "tap2key") {
+            let _ = std::process::Command::new("kill").arg(app.pid.to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while running(app.pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(std::env::temp_dir().join(format!("tap2key-demo-{}.sqlite3{suffix}", app.pid)));
+            }
+        }
     }
 }
 
@@ -165,4 +313,50 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// One process of the app, as /proc tells it.
+#[derive(Clone, Debug)]
+pub struct Process {
+    pub pid: u32,
+    pub name: String,
+    pub rss_kib: u64,
+    /// Proportional set size: shared pages split between the processes sharing them, so
+    /// the sum over processes does not count a shared library twice.
+    pub pss_kib: u64,
+}
+
+impl Process {
+    fn read(pid: u32) -> Option<Process> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let field = |name: &str| status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim);
+        let name = field("Name:")?.to_owned();
+        let rss_kib = field("VmRSS:").and_then(|v| v.trim_end_matches("kB").trim().parse().ok()).unwrap_or(0);
+        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        let pss_kib = rollup
+            .lines()
+            .find_map(|line| line.strip_prefix("Pss:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        Some(Process { pid, name, rss_kib, pss_kib })
+    }
+}
+
+/// Alive and not a zombie waiting for its parent.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .is_ok_and(|status| !status.lines().any(|line| line.starts_with("State:") && line.contains("Z (zombie)")))
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    // Every thread's children file lists the children it started.
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    let mut all: Vec<u32> = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| text.split_whitespace().filter_map(|n| n.parse().ok()).collect::<Vec<u32>>())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
 }

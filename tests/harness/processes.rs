@@ -35,6 +35,9 @@ pub fn start_tauri_driver(display: &Display, log: &Path) -> (Guarded, u16) {
         // No session bus: the single-instance plugin then launches normally.
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env("NO_COLOR", "1")
+        // Everything the app logs, debug included, so that the tests' scans of the log for
+        // secrets cover every line a person running with TAP2KEY_LOG=debug could see.
+        .env("TAP2KEY_LOG", "debug")
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)

@@ -14,8 +14,10 @@ export function EnterPin({ step, send }: ScreenProps<"enterPin">) {
   const [reveal, setReveal] = useState(false);
   const problem = step.problem ? pinProblem(step.problem, "current") : null;
   const left = triesLeft(step.key, step.problem);
-  // Few tries left: a warning before the field, unless the problem under it says so already.
-  const warn = left !== null && left <= FEW_TRIES && step.problem?.kind !== "wrong";
+  // The tries left are said once: by the problem under the field after a wrong PIN, else
+  // by a warning before the field when few are left, else by the field's hint.
+  const saidByProblem = step.problem?.kind === "wrong";
+  const warn = left !== null && left <= FEW_TRIES && !saidByProblem;
   useFocusOnProblem(() => pin.current, step);
 
   const submit = (event: Event) => {
@@ -40,7 +42,7 @@ export function EnterPin({ step, send }: ScreenProps<"enterPin">) {
           <PinInput
             id="pin"
             label="PIN"
-            hint={left !== null && left > FEW_TRIES ? `${tries(left)} left before the key locks.` : undefined}
+            hint={left !== null && left > FEW_TRIES && !saidByProblem ? `${tries(left)} left before the key locks.` : undefined}
             autoComplete="off"
             answer={step}
             reveal={reveal}

@@ -143,6 +143,13 @@ describe("typing the key's PIN", () => {
     expect(liveRegion().textContent).toBe("Type your key's PIN again.");
   });
 
+  it("says the tries left once after a wrong PIN, not in the hint as well", () => {
+    renderStep({ ...step, problem: { kind: "wrong", retriesLeft: 7 } });
+    expect(problemTies().text).toBe("That PIN isn't right. 7 tries left before the key locks.");
+    expect(everythingOnScreen().match(/7 tries left/g)).toHaveLength(1);
+    expect(document.getElementById("pin-hint")).toBeNull();
+  });
+
   it("says the last try in the singular", () => {
     renderStep({ ...step, problem: { kind: "wrong", retriesLeft: 1 } });
     expect(problemTies().text).toBe("That PIN isn't right. 1 try left before the key locks.");

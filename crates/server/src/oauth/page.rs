@@ -52,7 +52,7 @@ pub fn render(request: &AuthorizeRequest, username: &str, notice: Option<Notice<
     );
     let headers = [
         (header::CACHE_CONTROL, "no-store"),
-        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; form-action 'self' http://localhost:*; frame-ancestors 'none'; base-uri 'none'"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
     ];

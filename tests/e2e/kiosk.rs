@@ -1,0 +1,107 @@
+//! The walk-up kiosk in the real window: full screen, no way to close it, and nothing of
+//! one person left for the next (no address, no key name, no sign-in, no cookie).
+
+use serde_json::json;
+use tap2key_e2e::{
+    App,
+    walk::{Walk, current_step},
+};
+
+const ACCOUNT: &str = "ada@demo.tap2key.test";
+const KEY_NAME: &str = "Ada's blue key";
+const PIN: &str = "482915";
+const TITLE: &str = "tap2key: set up your security key";
+
+#[tokio::test]
+#[ignore = "drives the real window: scripts/test runs it on its own display"]
+async fn the_next_person_starts_clean_in_a_window_that_stays_full_screen() {
+    // Full screen needs a window manager; the display is 1920x1080.
+    let app = App::launch_with_window_manager("kiosk-turnover", &["--demo", "--kiosk"]).await;
+    let mut walk = Walk::new(&app);
+    walk.at("Set up your security key", "welcome").await;
+
+    // Full screen and undecorated, as the X server and the page see it.
+    let screen = app.eval("return [screen.width, screen.height, innerWidth, innerHeight]").await;
+    assert_eq!(screen, json!([1920, 1080, 1920, 1080]), "[screen, viewport]");
+    let rect = app.client.get_window_rect().await.unwrap();
+    assert_eq!((rect.2, rect.3), (1920, 1080), "the window's rectangle {rect:?}");
+    let x = app.x_window(TITLE).expect("the main window on the X display");
+    assert!(x.contains("_NET_WM_STATE_FULLSCREEN"), "{x}");
+    // (Always on top cannot be seen here: matchbox does not take _NET_WM_STATE_ABOVE.)
+    // GTK asks for no decorations through the Motif hints (flags 0x2, decorations 0).
+    assert!(x.contains("_MOTIF_WM_HINTS(_MOTIF_WM_HINTS) = 0x2, 0x0, 0x0"), "{x}");
+
+    // The window cannot be closed: not by the window manager (its close button, Alt+F4),
+    // and not by the window's own script through Tauri (no capability grants it).
+    app.close_by_window_manager(TITLE);
+    let refused = app
+        .eval("return window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'main' }).then(() => 'closed', (e) => String(e))")
+        .await;
+    assert!(refused.as_str().unwrap_or_default().contains("not allowed"), "{refused}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(app.x_window(TITLE).is_some(), "the kiosk window went away");
+    walk.screen("Set up your security key").await;
+
+    // Person one, all the way to done.
+    let pass = walk.demo_pass().await;
+    walk.give_address(ACCOUNT).await;
+    walk.at("Next, sign in", "ready-to-sign-in").await;
+    walk.click("Sign in").await;
+    // The sign-in window opens over the full-screen, always-on-top wizard (whole screen).
+    walk.sign_in(&pass, true, Some("sign-in-window-over-the-kiosk")).await;
+    walk.screen("We found your security key").await;
+    walk.click("Continue").await;
+    walk.screen("Choose a PIN for your key").await;
+    walk.type_secret("#new-pin", PIN, "new PIN").await;
+    walk.type_secret("#new-pin-again", PIN, "new PIN again").await;
+    walk.click("Set PIN").await;
+    walk.at("Touch your security key now", "touch").await;
+    walk.touch("to make the passkey").await;
+    walk.screen("Give your key a name").await;
+    walk.replace_in("#key-name", KEY_NAME, "key name").await;
+    walk.click("Register my key").await;
+    walk.screen("One more touch to check your key works").await;
+    walk.touch("for the test sign-in").await;
+    walk.at("Your security key is ready", "done").await;
+    assert_eq!(app.find(".key-name").await.text().await.unwrap(), KEY_NAME);
+    walk.click("Finish – next person").await;
+
+    // Person two finds the welcome screen with nothing of person one's on it.
+    walk.at("Set up your security key", "welcome-next-person").await;
+    let step = current_step(&app).await;
+    assert_eq!((&step["step"], &step["typed"]), (&json!("welcome"), &json!("")), "{step}");
+    assert_eq!(app.find("#work-address").await.prop("value").await.unwrap().as_deref(), Some(""));
+    // Everything on screen but the demo card (which shows the demo account to everyone).
+    let everything = app
+        .client
+        .execute(
+            "const page = document.body.cloneNode(true);
+             page.querySelector('.handed-over')?.remove();
+             const values = [...document.querySelectorAll('input')].map((input) => input.value);
+             return { text: document.body.innerText, outsideCard: page.textContent, values };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let text = everything["text"].as_str().unwrap();
+    assert!(!text.contains(KEY_NAME) && !text.contains("Ada's"), "person one's key name is still on screen:\n{text}");
+    let outside_card = everything["outsideCard"].as_str().unwrap();
+    assert!(!outside_card.contains(ACCOUNT), "person one's address is still on screen:\n{outside_card}");
+    assert!(everything["values"].as_array().unwrap().iter().all(|v| v == ""), "a field kept a value: {everything}");
+
+    // Person two must sign in before any key step: a new sign-in window with no cookie and
+    // no storage from person one's, and the pass typed again.
+    walk.give_address(ACCOUNT).await;
+    walk.click("Sign in").await;
+    walk.screen("Sign in in the window that opened").await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(current_step(&app).await["step"], json!("signingIn"), "person two got past the sign-in without signing in");
+    walk.sign_in(&pass, false, None).await;
+    walk.at("We found your security key", "key-found-next-person").await;
+    assert!(walk.text().await.contains("It has a PIN"), "the key is the one person one set up");
+
+    assert!(app.log().contains("ready for the next person"));
+    walk.write_actions("Kiosk: person one to done, Finish, person two signs in");
+    walk.check_log();
+    app.close().await;
+}
