@@ -30,7 +30,10 @@ impl Launch {
             }
             sources.files.push(file.clone());
         }
-        let settings = Settings::load(&sources).map_err(|error| error.to_string())?;
+        let mut settings = Settings::load(&sources).map_err(|error| error.to_string())?;
+        if let Some(seconds) = options.demo_setup.demo_idle_timeout {
+            settings.idle_timeout = Duration::from_secs(seconds);
+        }
         let ports = KeyPorts::new(true);
         let (directory, demo) = if options.demo {
             let demo = Demo::start(&ports, &options.demo_setup).await?;

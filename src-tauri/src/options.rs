@@ -60,6 +60,9 @@ pub struct DemoSetup {
     /// How long the virtual key waits for a touch (real keys: about 30 s).
     #[arg(long, hide = true, value_name = "SECONDS", requires = "demo")]
     pub demo_touch_timeout: Option<u64>,
+    /// A kiosk idle timeout below the settings' floor of 60 s, so a test need not wait.
+    #[arg(long, hide = true, value_name = "SECONDS", requires = "demo")]
+    pub demo_idle_timeout: Option<u64>,
 }
 
 impl Options {

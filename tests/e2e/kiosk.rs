@@ -105,3 +105,40 @@ async fn the_next_person_starts_clean_in_a_window_that_stays_full_screen() {
     walk.check_log();
     app.close().await;
 }
+
+#[tokio::test]
+#[ignore = "drives the real window: scripts/test runs it on its own display"]
+async fn a_kiosk_left_alone_warns_lets_the_person_stay_and_then_starts_over() {
+    // 40 s idle: the warning shows from 10 s (30 s ahead), the reset comes at 40 s.
+    let app = App::launch_with_window_manager("kiosk-idle", &["--demo", "--kiosk", "--demo-idle-timeout", "40"]).await;
+    let mut walk = Walk::new(&app);
+    walk.at("Set up your security key", "welcome").await;
+    walk.give_address(ACCOUNT).await;
+    walk.at("Next, sign in", "ready-to-sign-in").await;
+
+    // Left alone: the warning comes, counting down, and "I'm still here" keeps the session.
+    app.wait_for_value("return document.querySelector('[role=alertdialog]') !== null", json!(true)).await;
+    walk.shot("idle-warning").await;
+    let warning = app.find("[role=alertdialog]").await.text().await.unwrap();
+    assert!(warning.contains("Are you still there?"), "{warning}");
+    app.find("[role=alertdialog] button").await.click().await.expect("pressing I'm still here");
+    app.wait_for_value("return document.querySelector('[role=alertdialog]') === null", json!(true)).await;
+    assert_eq!(current_step(&app).await["step"], json!("readyToSignIn"), "the person was kept");
+
+    // Left alone again: after the timeout the kiosk starts over, with nothing kept.
+    app.wait_for_value("return document.querySelector('[role=alertdialog]') !== null", json!(true)).await;
+    let started_over = async {
+        loop {
+            if current_step(&app).await == json!({"step": "welcome", "typed": "", "problem": null}) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), started_over).await.expect("the kiosk started over for the next person");
+    walk.at("Set up your security key", "welcome-after-idle").await;
+    app.wait_for_value("return document.querySelector('[role=alertdialog]') === null", json!(true)).await;
+    assert!(app.log().contains("left alone: starting over for the next person"));
+    walk.check_log();
+    app.close().await;
+}
