@@ -27,7 +27,7 @@ export function Done({ step, send, kiosk }: ScreenProps<"done"> & { kiosk: boole
         <p>
           Next time you sign in, choose <strong>“Sign in with a security key”</strong>, insert it and touch it.
         </p>
-        <p>Keep it on your keyring.</p>
+        <p>{kiosk ? "Unplug your key and take it with you. Keep it on your keyring." : "Keep it on your keyring."}</p>
         <div class="actions">
           <button type="button" class="primary" onClick={() => send({ intent: "startOver" })}>
             {kiosk ? "Finish – next person" : "Finish"}
