@@ -6,6 +6,7 @@ pub mod app;
 pub mod caller;
 pub mod clock;
 pub mod config;
+pub mod entra;
 pub mod graph;
 pub mod graph_error;
 pub mod oauth;

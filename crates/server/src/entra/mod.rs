@@ -1,0 +1,24 @@
+//! Broker mode, first slice: checking a user's Microsoft Entra access token.
+//!
+//! Graph will not let a signed-in user register their own passkey (`/me/.../fido2Methods`
+//! answers `405`), so in broker mode this service holds the application permission and
+//! registers keys *for* users. Before it does, it must be sure who is asking: the desktop
+//! app signs the user in to Entra (a Temporary Access Pass, code + PKCE) for this broker's
+//! own API, and sends that access token. This module checks such a token: signed by the
+//! tenant ([`JwksCache`]), meant for this broker, from this tenant, current, carrying the
+//! registration scope, obtained by an accepted client, and from a fresh sign-in
+//! ([`EntraTokenRules::validate`]). Every refusal is a [`TokenRejection`] whose message is
+//! written for the API caller and names no claim value.
+//!
+//! Not wired into routes yet.
+
+mod jwks;
+mod rejection;
+mod validate;
+
+#[cfg(test)]
+mod test_support;
+
+pub use jwks::{JwksCache, JwksError, KeyError, MAX_KEY_AGE, REFETCH_INTERVAL, RETRY_AFTER_FAILURE, SigningKey};
+pub use rejection::TokenRejection;
+pub use validate::{DEFAULT_LEEWAY, DEFAULT_MAX_AUTH_AGE, EntraTokenRules, EntraUser, Freshness};
