@@ -43,13 +43,17 @@ pub fn watch_idle<R: Runtime>(app: AppHandle<R>) {
             // Managed as `Option<Activity>` (none when not a kiosk).
             let activity = app.state::<Option<Activity>>();
             let Some(activity) = activity.as_ref() else { return };
-            let untouched = matches!(app.state::<Person>().step(&app), Step::Welcome { ref typed, .. } if typed.is_empty());
+            let step = app.state::<Person>().step(&app);
+            let untouched = matches!(step, Step::Welcome { ref typed, .. } if typed.is_empty());
             if untouched {
                 // Nobody is here: nothing to reset, nothing to warn about.
                 activity.seen();
             }
+            // Typing the pass in the sign-in window is invisible from here (it is the
+            // directory's page), so that step gets twice the time before a reset.
+            let timeout = if matches!(step, Step::SigningIn { .. }) { activity.idle_timeout * 2 } else { activity.idle_timeout };
             let idle = activity.idle();
-            let left = activity.idle_timeout.saturating_sub(idle);
+            let left = timeout.saturating_sub(idle);
             if left.is_zero() {
                 tracing::info!("left alone: starting over for the next person");
                 app.state::<Person>().next(&app).await;
