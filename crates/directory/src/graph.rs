@@ -86,7 +86,9 @@ impl Graph {
     }
 
     /// POST exactly `{"displayName", "publicKeyCredential": {"id", "response": {"clientDataJSON", "attestationObject"}, "clientExtensionResults": {}}}`
-    /// (all base64url no padding; NO "type", "rawId", "@odata.type"); display name trimmed and cut to 30 chars (chars, not bytes).
+    /// (all base64url without padding). `type`, `rawId` and `@odata.type` are left out: Graph
+    /// has been seen to answer them with 400. The name is trimmed and cut to Graph's 30
+    /// characters (characters, not bytes).
     ///
     /// An empty name becomes "Security key" (Graph refuses an empty one).
     pub async fn register(&self, display_name: &str, options: &CreationOptions, credential: &NewCredential) -> Result<Fido2Method, DirectoryError> {

@@ -78,8 +78,10 @@ impl fmt::Debug for SignIn {
 }
 
 impl SignIn {
-    /// Binds a loopback listener on 127.0.0.1:0 (redirect URI `http://localhost:<port>/` — Entra matches `http://localhost` on any port),
-    /// makes PKCE S256 verifier, state and nonce, and builds the authorize URL with login_hint=<login_hint> and prompt=login.
+    /// Binds the loopback listener the sign-in comes back to (`http://localhost:<port>/`:
+    /// Entra matches `http://localhost` on any port), and builds the authorize URL with a
+    /// fresh PKCE verifier, `state` and `nonce`, `login_hint` (the page opens on the right
+    /// account) and `prompt=login` (a pass is asked for even if the browser has a session).
     ///
     /// It also reads the directory's openid-configuration, so a directory that cannot be
     /// reached fails here, before a browser window opens on a page that will not load.
@@ -124,11 +126,11 @@ impl SignIn {
         &self.authorize_url
     }
 
-    /// Waits for the browser to arrive at the redirect URI (ignore other paths / favicon requests with 404; keep waiting),
-    /// answers it with a small self-contained HTML page in plain words ("You're signed in. You can close this window and go back to tap2key."
-    /// or the problem), checks `state` (mismatch → SignInTampered), maps OAuth errors (error_subcode) to SignInProblem,
-    /// redeems the code with the PKCE verifier, and checks the id token: nonce, iss, aud (= client id), exp; signature against
-    /// the JWKS named by the openid-configuration (ES256 here; RS256 for Entra — support both via jsonwebtoken).
+    /// Waits for the browser to come back to the redirect (other requests, such as a
+    /// favicon, get a 404 and the wait goes on), checks `state`, turns an OAuth error into
+    /// a [`SignInProblem`], redeems the code with the PKCE verifier and checks the id token
+    /// (nonce, issuer, audience, expiry, and its signature against the directory's JWKS).
+    /// The browser is answered with a page in plain words once the outcome is known.
     ///
     /// It waits as long as the person needs; drop the future to give up (the listener
     /// closes with it).
