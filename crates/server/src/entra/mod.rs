@@ -10,8 +10,12 @@
 //! ([`EntraTokenRules::validate`]). Every refusal is a [`TokenRejection`] whose message is
 //! written for the API caller and names no claim value.
 //!
+//! Second slice: the broker's own Graph token ([`AppTokenSource`], OAuth 2.0 client
+//! credentials with a certificate or a secret).
+//!
 //! Not wired into routes yet.
 
+mod app_token;
 mod jwks;
 mod rejection;
 mod validate;
@@ -19,6 +23,10 @@ mod validate;
 #[cfg(test)]
 mod test_support;
 
+pub use app_token::{
+    ASSERTION_LIFETIME, AppToken, AppTokenError, AppTokenSource, CredentialError, GRAPH_DEFAULT_SCOPE, GraphCredential, PUBLIC_CLOUD_AUTHORITY, REFRESH_MARGIN,
+    entra_token_url,
+};
 pub use jwks::{JwksCache, JwksError, KeyError, MAX_KEY_AGE, REFETCH_INTERVAL, RETRY_AFTER_FAILURE, SigningKey};
 pub use rejection::TokenRejection;
 pub use validate::{DEFAULT_LEEWAY, DEFAULT_MAX_AUTH_AGE, EntraTokenRules, EntraUser, Freshness};
