@@ -42,6 +42,26 @@ pub enum Effect {
     Reset,
 }
 
+impl Effect {
+    /// The effect's name, for logs: it carries none of the effect's data (a PIN, say).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Effect::BeginSignIn { .. } => "beginSignIn",
+            Effect::CancelSignIn => "cancelSignIn",
+            Effect::FindKey => "findKey",
+            Effect::CancelTouch => "cancelTouch",
+            Effect::VerifyPin(_) => "verifyPin",
+            Effect::SetPin(_) => "setPin",
+            Effect::ChangePin { .. } => "changePin",
+            Effect::CreatePasskey => "createPasskey",
+            Effect::Register { .. } => "register",
+            Effect::TestSignIn { .. } => "testSignIn",
+            Effect::RemoveRegistration { .. } => "removeRegistration",
+            Effect::Reset => "reset",
+        }
+    }
+}
+
 /// What the driver reports back.
 #[derive(Clone, Debug)]
 pub enum Outcome {

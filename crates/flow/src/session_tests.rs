@@ -14,23 +14,7 @@ fn registered() -> RegisteredKey {
 }
 
 fn names(effects: &[Effect]) -> Vec<&'static str> {
-    effects
-        .iter()
-        .map(|e| match e {
-            Effect::BeginSignIn { .. } => "beginSignIn",
-            Effect::CancelSignIn => "cancelSignIn",
-            Effect::FindKey => "findKey",
-            Effect::CancelTouch => "cancelTouch",
-            Effect::VerifyPin(_) => "verifyPin",
-            Effect::SetPin(_) => "setPin",
-            Effect::ChangePin { .. } => "changePin",
-            Effect::CreatePasskey => "createPasskey",
-            Effect::Register { .. } => "register",
-            Effect::TestSignIn { .. } => "testSignIn",
-            Effect::RemoveRegistration { .. } => "removeRegistration",
-            Effect::Reset => "reset",
-        })
-        .collect()
+    effects.iter().map(Effect::name).collect()
 }
 
 /// A session signed in, with one key plugged in and found (in `pin` state).

@@ -147,3 +147,46 @@ export function problemProps(field: PinFieldName, place: ProblemPlace | null, wo
     describedBy: invalid && place ? `${PIN_FIELD_IDS[place.at]}-problem` : null,
   };
 }
+
+type NewPinFieldsProps = {
+  rules: PinRules;
+  reveal: boolean;
+  pinRef: Ref<HTMLInputElement>;
+  againRef: Ref<HTMLInputElement>;
+  onInput: () => void;
+  againLabel: string;
+  place: ProblemPlace | null;
+  words: string | null;
+  answer: unknown;
+};
+
+/** A new PIN and the same typed again: shared by choosing a PIN and changing one. */
+export function NewPinFields(props: NewPinFieldsProps) {
+  const { rules, reveal, pinRef, againRef, onInput, againLabel, place, words, answer } = props;
+  return (
+    <>
+      <PinInput
+        id={PIN_FIELD_IDS.new}
+        label="New PIN"
+        autoComplete="new-password"
+        answer={answer}
+        reveal={reveal}
+        inputRef={pinRef}
+        onInput={onInput}
+        maxLength={rules.maxLength}
+        {...problemProps("new", place, words)}
+      />
+      <PinInput
+        id={PIN_FIELD_IDS.again}
+        label={againLabel}
+        autoComplete="new-password"
+        answer={answer}
+        reveal={reveal}
+        inputRef={againRef}
+        onInput={onInput}
+        maxLength={rules.maxLength}
+        {...problemProps("again", place, words)}
+      />
+    </>
+  );
+}

@@ -2,6 +2,7 @@ import { useRef, useState } from "preact/hooks";
 import type { PinProblem } from "../generated/ipc";
 import { ScreenHeading } from "../components/heading";
 import {
+  NewPinFields,
   PIN_FIELD_IDS,
   PinChecklist,
   PinInput,
@@ -66,27 +67,16 @@ export function ChangePin({ step, send }: ScreenProps<"changePin">) {
           onInput={form.refresh}
           {...problemProps("current", place, words)}
         />
-        <PinInput
-          id={PIN_FIELD_IDS.new}
-          label="New PIN"
-          autoComplete="new-password"
-          answer={step}
+        <NewPinFields
+          rules={step.rules}
           reveal={form.reveal}
-          inputRef={pin}
+          pinRef={pin}
+          againRef={again}
           onInput={form.refresh}
-          maxLength={step.rules.maxLength}
-          {...problemProps("new", place, words)}
-        />
-        <PinInput
-          id={PIN_FIELD_IDS.again}
-          label="Type the new PIN again"
-          autoComplete="new-password"
+          againLabel="Type the new PIN again"
+          place={place}
+          words={words}
           answer={step}
-          reveal={form.reveal}
-          inputRef={again}
-          onInput={form.refresh}
-          maxLength={step.rules.maxLength}
-          {...problemProps("again", place, words)}
         />
         <div class="form-actions">
           <button type="submit" class="primary">

@@ -2,11 +2,9 @@ import { useRef } from "preact/hooks";
 import type { PinProblem } from "../generated/ipc";
 import { ScreenHeading } from "../components/heading";
 import {
-  PIN_FIELD_IDS,
+  NewPinFields,
   PinChecklist,
-  PinInput,
   ShowPin,
-  problemProps,
   takeValues,
   useFocusOnProblem,
   usePinForm,
@@ -42,27 +40,16 @@ export function ChoosePin({ step, send }: ScreenProps<"choosePin">) {
         </p>
       </div>
       <form class="pin-form" onSubmit={submit} noValidate>
-        <PinInput
-          id={PIN_FIELD_IDS.new}
-          label="New PIN"
-          autoComplete="new-password"
-          answer={step}
+        <NewPinFields
+          rules={step.rules}
           reveal={form.reveal}
-          inputRef={pin}
+          pinRef={pin}
+          againRef={again}
           onInput={form.refresh}
-          maxLength={step.rules.maxLength}
-          {...problemProps("new", place, words)}
-        />
-        <PinInput
-          id={PIN_FIELD_IDS.again}
-          label="Type it again"
-          autoComplete="new-password"
+          againLabel="Type it again"
+          place={place}
+          words={words}
           answer={step}
-          reveal={form.reveal}
-          inputRef={again}
-          onInput={form.refresh}
-          maxLength={step.rules.maxLength}
-          {...problemProps("again", place, words)}
         />
         <div class="form-actions">
           <button type="submit" class="primary">

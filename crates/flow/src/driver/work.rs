@@ -186,7 +186,7 @@ struct Job {
 
 impl Job {
     async fn run(&self, held: &mut Held, effect: Effect, generation: u64) {
-        tracing::debug!(effect = effect_name(&effect), "working");
+        tracing::debug!(effect = effect.name(), "working");
         match effect {
             Effect::FindKey => self.find_key(held, generation).await,
             Effect::VerifyPin(pin) => self.pin(held, PinJob::Verify(pin)).await,
@@ -439,22 +439,5 @@ fn test_failure(error: &DirectoryError, model: &str) -> Failure {
         DirectoryError::Refused { message, .. } | DirectoryError::Forbidden { message } => Failure::TestSignInFailed { message: message.clone() },
         DirectoryError::ChallengeExpired => Failure::TestSignInFailed { message: "The test took too long. Try again.".into() },
         other => Failure::from_directory(other, model),
-    }
-}
-
-fn effect_name(effect: &Effect) -> &'static str {
-    match effect {
-        Effect::BeginSignIn { .. } => "beginSignIn",
-        Effect::CancelSignIn => "cancelSignIn",
-        Effect::FindKey => "findKey",
-        Effect::CancelTouch => "cancelTouch",
-        Effect::VerifyPin(_) => "verifyPin",
-        Effect::SetPin(_) => "setPin",
-        Effect::ChangePin { .. } => "changePin",
-        Effect::CreatePasskey => "createPasskey",
-        Effect::Register { .. } => "register",
-        Effect::TestSignIn { .. } => "testSignIn",
-        Effect::RemoveRegistration { .. } => "removeRegistration",
-        Effect::Reset => "reset",
     }
 }
