@@ -78,6 +78,7 @@ impl Options {
             kiosk: self.kiosk.then_some(true),
             idle_timeout_seconds: self.idle_timeout,
             language: self.language.clone(),
+            ..Overrides::default()
         }
     }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AddressProblem, PinProblem, PinState } from "./generated/ipc";
-import { addressProblem, commandError, nameProblem, pinProblem, pinState, seconds, tries } from "./words";
+import { addressProblem, askIt, commandError, failure, nameProblem, pinProblem, pinState, seconds, tries } from "./words";
 
 describe("address problems", () => {
   const every: AddressProblem[] = [
@@ -74,5 +74,14 @@ describe("other words", () => {
 
   it("counts in the singular and the plural", () => {
     expect([tries(1), tries(2), seconds(1), seconds(30)]).toEqual(["1 try", "2 tries", "1 second", "30 seconds"]);
+  });
+});
+
+describe("a directory that does not let apps register keys", () => {
+  it("says Microsoft does not allow it yet, and what IT can do", () => {
+    const words = failure({ kind: "selfServiceNotSupported" });
+    expect(words.explanation).toMatch(/^Microsoft does not yet let apps register security keys directly\./);
+    expect(words.explanation).toContain("tap2key's onboarding service");
+    expect(askIt({ kind: "selfServiceNotSupported" })).toContain("IT: set up the tap2key onboarding service, see docs/entra.md");
   });
 });

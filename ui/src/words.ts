@@ -154,7 +154,8 @@ export function failure(failure: Failure): FailureWords {
     case "selfServiceNotSupported":
       return {
         title: "You can't set up a key yourself here yet",
-        explanation: "Your organisation does not let people register their own security keys.",
+        explanation:
+          "Microsoft does not yet let apps register security keys directly. Your organisation needs tap2key's onboarding service for this.",
       };
     case "directoryRefused":
       return {
@@ -283,7 +284,7 @@ export function askIt(failure: Failure): string {
           return unreachable(failure.problem);
       }
     case "selfServiceNotSupported":
-      return "Ask IT to allow self-service passkey setup, or to set up your key for you.";
+      return "Show IT this screen. IT: set up the tap2key onboarding service, see docs/entra.md, and point this app at it.";
     case "directoryRefused":
       return "Show IT this screen, and ask them to let you set up your key.";
     case "notPermitted":

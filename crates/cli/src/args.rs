@@ -49,13 +49,30 @@ pub struct Args {
     #[arg(long = "scope", value_name = "SCOPE", help_heading = "Directory")]
     pub scopes: Vec<String>,
 
-    /// Where the sign-in pages are (instead of the directory's address), e.g. https://login.microsoftonline.com.
+    /// Where the sign-in pages are (instead of the directory's address), e.g. https://login.microsoftonline.com
+    /// (the default with --broker and --direct).
     #[arg(long, value_name = "URL", help_heading = "Directory")]
     pub authority: Option<String>,
 
-    /// Where the passkey API is, with its version (instead of the directory's address + /v1.0).
+    /// Where the passkey API is, with its version (instead of the directory's address + /v1.0; with --direct,
+    /// instead of https://graph.microsoft.com/v1.0).
     #[arg(long, value_name = "URL", help_heading = "Directory")]
     pub graph: Option<String>,
+
+    /// Entra ID through tap2key's onboarding service (broker mode) at this address: the person signs in at
+    /// Microsoft (--authority, --tenant, --client-id) for --broker-scope, and the service registers the key
+    /// (its passkey API is URL/v1.0, with the test sign-in).
+    #[arg(long, value_name = "URL", help_heading = "Directory")]
+    pub broker: Option<String>,
+
+    /// The onboarding service's scope in the tenant, e.g. api://tap2key-onboarding/Passkeys.Register (with --broker).
+    #[arg(long, value_name = "SCOPE", help_heading = "Directory")]
+    pub broker_scope: Option<String>,
+
+    /// Entra ID with Microsoft Graph called directly (--tenant, --client-id; --authority and --graph optional),
+    /// the test sign-in checked here. Microsoft does not allow this yet (it answers 405): use --broker.
+    #[arg(long, help_heading = "Directory")]
+    pub direct: bool,
 
     /// The work address of the person who signs in, e.g. ada@contoso.com. Needed unless an access token is given.
     #[arg(long, value_name = "UPN", help_heading = "Who")]

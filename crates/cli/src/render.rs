@@ -96,7 +96,9 @@ impl Renderer {
             Failure::DirectoryUnavailable => "The directory is busy or down for now.".into(),
             Failure::SessionExpired => "The sign-in is no longer valid: it expired, or the pass behind it did.".into(),
             Failure::SelfServiceNotSupported => {
-                "This directory does not let people register their own keys: the organisation needs the tap2key onboarding service.".into()
+                "Microsoft does not yet let apps register security keys directly (Graph answered 405). The organisation needs tap2key's \
+                 onboarding service: IT sets it up (see docs/entra.md) and points tap2key at it with --broker and --broker-scope."
+                    .into()
             }
             Failure::DirectoryRefused { message } => format!("The directory refused: {message}"),
             Failure::NotPermitted { message } => format!("This account may not do that: {message}"),

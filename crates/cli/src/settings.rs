@@ -45,15 +45,18 @@ impl Settings {
             if args.directory.is_some() && !directory_from_env {
                 return Err(Stop::usage("--demo runs a directory of its own: leave out --directory."));
             }
-            if args.tenant.is_some() || args.client_id.is_some() || !args.scopes.is_empty() || args.authority.is_some() || args.graph.is_some() {
-                return Err(Stop::usage("--demo runs a directory of its own: leave out --tenant, --client-id, --scope, --authority and --graph."));
+            let entra = args.broker.is_some() || args.broker_scope.is_some() || args.direct;
+            if entra || args.tenant.is_some() || args.client_id.is_some() || !args.scopes.is_empty() || args.authority.is_some() || args.graph.is_some() {
+                return Err(Stop::usage(
+                    "--demo runs a directory of its own: leave out --tenant, --client-id, --scope, --authority, --graph, --broker, --broker-scope and --direct.",
+                ));
             }
             if token.is_some() {
                 return Err(Stop::usage("--demo signs in with the Temporary Access Pass it issues: leave out the access token."));
             }
             None
         } else {
-            Some(directory_config(&args)?)
+            Some(directory_config(&args, directory_from_env)?)
         };
 
         let user = match (&args.user, args.demo) {
@@ -94,16 +97,79 @@ impl Settings {
     }
 }
 
-/// `--directory` (a tap2key onboarding service, laid out like the demo directory) with any
-/// overrides, or a directory described option by option (Entra: authority, tenant, client
-/// id, Graph).
-fn directory_config(args: &Args) -> Result<DirectoryConfig, Stop> {
+/// The directory the options describe, one of three kinds:
+///
+/// - `--broker URL --broker-scope SCOPE` (+ `--tenant`, `--client-id`, optional
+///   `--authority`): Entra ID through tap2key's onboarding service;
+/// - `--direct` (+ `--tenant`, `--client-id`, optional `--authority`, `--graph`): Entra ID
+///   with Microsoft Graph called directly;
+/// - `--directory URL` (a tap2key onboarding service, laid out like the demo directory) with
+///   any overrides, or such a service described option by option (authority, tenant, client
+///   id, Graph).
+///
+/// `--broker` and `--direct` override a `--directory` that came from TAP2KEY_DIRECTORY, as
+/// `--demo` does.
+fn directory_config(args: &Args, directory_from_env: bool) -> Result<DirectoryConfig, Stop> {
+    let entra = args.broker.is_some() || args.direct;
+    if args.broker.is_some() && args.direct {
+        return Err(Stop::usage("--broker and --direct are two ways to reach Entra ID: choose one."));
+    }
+    if args.broker_scope.is_some() && args.broker.is_none() {
+        return Err(Stop::usage("--broker-scope goes with --broker, the address of the onboarding service."));
+    }
+    if entra && args.directory.is_some() && !directory_from_env {
+        return Err(Stop::usage("--directory names tap2key's own service; --broker and --direct are Entra ID: choose one."));
+    }
+    let mut config = if let Some(broker) = &args.broker {
+        let Some(scope) = args.broker_scope.as_deref().map(str::trim).filter(|scope| !scope.is_empty()) else {
+            return Err(Stop::usage("--broker needs --broker-scope, the onboarding service's scope in the tenant (like api://tap2key-onboarding/Passkeys.Register)."));
+        };
+        if args.graph.is_some() {
+            return Err(Stop::usage("--graph is not used with --broker: the passkey API is the broker's own (its address + /v1.0)."));
+        }
+        let (tenant, client_id) = entra_app(args, "--broker")?;
+        DirectoryConfig::entra_broker(authority(args)?, tenant, client_id, url("--broker", broker)?, scope)
+    } else if args.direct {
+        let (tenant, client_id) = entra_app(args, "--direct")?;
+        let graph = match &args.graph {
+            Some(graph) => url("--graph", graph)?,
+            None => DirectoryConfig::graph_v1(),
+        };
+        DirectoryConfig::entra_direct(authority(args)?, tenant, client_id, graph)
+    } else {
+        service_config(args)?
+    };
+    if !args.scopes.is_empty() {
+        config.scopes = args.scopes.clone();
+    }
+    Ok(config)
+}
+
+/// `--tenant` and `--client-id`, which Entra ID always needs.
+fn entra_app(args: &Args, mode: &str) -> Result<(String, String), Stop> {
+    match (&args.tenant, &args.client_id) {
+        (Some(tenant), Some(client_id)) => Ok((tenant.clone(), client_id.clone())),
+        _ => Err(Stop::usage(format!("{mode} needs --tenant and --client-id (tap2key's app registration in Entra ID)."))),
+    }
+}
+
+/// `--authority`, or Microsoft's public cloud.
+fn authority(args: &Args) -> Result<Url, Stop> {
+    match &args.authority {
+        Some(authority) => url("--authority", authority),
+        None => Ok(DirectoryConfig::public_cloud_authority()),
+    }
+}
+
+/// A tap2key onboarding service: `--directory`, or described option by option.
+fn service_config(args: &Args) -> Result<DirectoryConfig, Stop> {
     let mut config = match &args.directory {
         Some(text) => DirectoryConfig::demo(url("--directory", text)?.as_str()),
         None => {
             let (Some(authority), Some(graph), Some(_), Some(_)) = (&args.authority, &args.graph, &args.tenant, &args.client_id) else {
                 return Err(Stop::usage(
-                    "Say which directory: --directory <URL> (or TAP2KEY_DIRECTORY), --demo, or all of --authority, --graph, --tenant and --client-id.",
+                    "Say which directory: --directory <URL> (or TAP2KEY_DIRECTORY), --demo, --broker <URL> --broker-scope <SCOPE>, --direct, \
+                     or all of --authority, --graph, --tenant and --client-id.",
                 ));
             };
             let mut config = DirectoryConfig::demo(url("--authority", authority)?.as_str());
@@ -122,9 +188,6 @@ fn directory_config(args: &Args) -> Result<DirectoryConfig, Stop> {
     }
     if let Some(client_id) = &args.client_id {
         config.client_id = client_id.clone();
-    }
-    if !args.scopes.is_empty() {
-        config.scopes = args.scopes.clone();
     }
     Ok(config)
 }
@@ -176,6 +239,7 @@ fn name_problem(problem: &NameProblem) -> String {
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+    use tap2key_directory::PasskeyApi;
 
     use super::*;
 
@@ -209,6 +273,89 @@ mod tests {
         assert_eq!(directory.authority.as_str(), "https://login.microsoftonline.com/");
         assert_eq!((directory.tenant.as_str(), directory.client_id.as_str()), ("contoso.onmicrosoft.com", "1234"));
         assert_eq!(directory.scopes, ["openid", "api://tap2key-onboarding/Passkeys.Register"]);
+    }
+
+    #[test]
+    fn entra_through_the_broker() {
+        let run = settings(&[
+            "--broker=https://onboarding.contoso.com",
+            "--broker-scope=api://tap2key-broker/Passkeys.Register",
+            "--tenant=contoso.onmicrosoft.com",
+            "--client-id=1234",
+            "--user=ada@contoso.com",
+        ])
+        .ok()
+        .unwrap();
+        let expected = DirectoryConfig::entra_broker(
+            DirectoryConfig::public_cloud_authority(),
+            "contoso.onmicrosoft.com",
+            "1234",
+            Url::parse("https://onboarding.contoso.com").unwrap(),
+            "api://tap2key-broker/Passkeys.Register",
+        );
+        assert_eq!(run.directory, Some(expected));
+        let directory = settings(&[
+            "--broker=https://onboarding.contoso.us",
+            "--broker-scope=api://b/P",
+            "--authority=https://login.microsoftonline.us",
+            "--tenant=t",
+            "--client-id=c",
+            "--user=ada@contoso.com",
+        ])
+        .ok()
+        .unwrap()
+        .directory
+        .unwrap();
+        assert_eq!((directory.authority.as_str(), directory.graph.as_str()), ("https://login.microsoftonline.us/", "https://onboarding.contoso.us/v1.0"));
+        assert_eq!(directory.api, PasskeyApi::OnboardingService);
+    }
+
+    #[test]
+    fn entra_with_graph_directly() {
+        let run = settings(&["--direct", "--tenant=contoso.onmicrosoft.com", "--client-id=1234", "--user=ada@contoso.com"]).ok().unwrap();
+        let expected = DirectoryConfig::entra_direct(DirectoryConfig::public_cloud_authority(), "contoso.onmicrosoft.com", "1234", DirectoryConfig::graph_v1());
+        assert_eq!(run.directory, Some(expected));
+        let directory = settings(&["--direct", "--tenant=t", "--client-id=c", "--graph=http://127.0.0.1:8400/v1.0", "--scope=openid", "--user=ada@contoso.com"])
+            .ok()
+            .unwrap()
+            .directory
+            .unwrap();
+        assert_eq!((directory.api, directory.graph.as_str()), (PasskeyApi::GraphDirect, "http://127.0.0.1:8400/v1.0"));
+        assert_eq!(directory.scopes, ["openid"]);
+    }
+
+    #[test]
+    fn broker_and_direct_override_a_directory_from_the_environment() {
+        let line = ["tap2key-enroll", "--direct", "--tenant=t", "--client-id=c", "--user=ada@contoso.com"];
+        let mut args = Args::try_parse_from(line).unwrap();
+        args.directory = Some("http://127.0.0.1:8400".into());
+        let run = Settings::new(args, true, None).ok().unwrap();
+        assert_eq!(run.directory.unwrap().api, PasskeyApi::GraphDirect);
+        let mut args = Args::try_parse_from(line).unwrap();
+        args.directory = Some("http://127.0.0.1:8400".into());
+        assert!(matches!(Settings::new(args, false, None), Err(Stop::Usage { .. })), "but not one given on the command line");
+    }
+
+    #[test]
+    fn broker_and_direct_mistakes_are_usage_errors() {
+        let user = "--user=ada@contoso.com";
+        for (line, words) in [
+            (&["--broker=https://b.contoso.com", "--tenant=t", "--client-id=c", user][..], "--broker needs --broker-scope"),
+            (&["--broker=https://b.contoso.com", "--broker-scope=s", "--client-id=c", user], "--broker needs --tenant and --client-id"),
+            (&["--broker=https://b.contoso.com", "--broker-scope=s", "--tenant=t", "--client-id=c", "--graph=https://g.contoso.com/v1.0", user], "--graph is not used"),
+            (&["--broker=not a url", "--broker-scope=s", "--tenant=t", "--client-id=c", user], "--broker not a url"),
+            (&["--broker-scope=s", "--directory=http://127.0.0.1:8400", user], "--broker-scope goes with --broker"),
+            (&["--broker=https://b.contoso.com", "--broker-scope=s", "--direct", "--tenant=t", "--client-id=c", user], "choose one"),
+            (&["--direct", "--directory=http://127.0.0.1:8400", "--tenant=t", "--client-id=c", user], "choose one"),
+            (&["--direct", "--tenant=t", user], "--direct needs --tenant and --client-id"),
+            (&["--demo", "--direct"], "--demo runs a directory of its own"),
+            (&["--demo", "--broker=https://b.contoso.com"], "--demo runs a directory of its own"),
+        ] {
+            match settings(line) {
+                Err(Stop::Usage { message, .. }) => assert!(message.contains(words), "{line:?}: {message}"),
+                _ => panic!("{line:?} should be a usage error"),
+            }
+        }
     }
 
     #[test]

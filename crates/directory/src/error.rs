@@ -24,8 +24,9 @@ pub enum DirectoryError {
     /// 403 with Graph's message.
     #[error("the directory does not allow this: {message}")]
     Forbidden { message: String },
-    /// 405 methodNotAllowed: Microsoft's `/me` passkey API today.
-    #[error("the directory does not let people register their own security keys here")]
+    /// 405 methodNotAllowed: Microsoft's `/me` passkey API today. The organisation needs
+    /// tap2key's onboarding service (broker mode).
+    #[error("Microsoft Graph does not yet let apps register security keys for the signed-in person (405 on /me); use tap2key's onboarding service")]
     SelfServiceNotSupported,
     /// 400 saying the key (its credential) is registered already.
     #[error("this security key is already registered: {message}")]
@@ -36,6 +37,14 @@ pub enum DirectoryError {
     /// 400 saying the challenge expired, was used or was never issued: fetch fresh options.
     #[error("the registration challenge has expired or was already used; start again with new options")]
     ChallengeExpired,
+    /// Direct mode: the test sign-in, checked in the app against the key's attested public
+    /// key, did not verify; the message says which check failed.
+    #[error("the test sign-in did not verify: {message}")]
+    TestSignInFailed { message: String },
+    /// Direct mode: the method was not registered by this app in this session, so its public
+    /// key is unknown here (Graph has no test sign-in and does not hand keys out).
+    #[error("this key was not registered in this session, so it cannot be tested here: Microsoft Graph has no test sign-in")]
+    TestSignInUnavailable,
     /// 404: the method is gone.
     #[error("the directory has no such security key method")]
     NotFound,

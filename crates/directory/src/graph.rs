@@ -1,7 +1,9 @@
 //! The Graph passkey API (`…/authentication/fido2Methods`) for one user: options,
-//! register, list, delete, and the demo directory's test sign-in. Bodies are exactly what
-//! Graph takes (FACTS: no `type`, `rawId` or `@odata.type`; `displayName` at most 30
-//! characters); answers are read leniently (Entra adds fields).
+//! register, list, delete, and the test sign-in: our onboarding service's extension, or,
+//! with Microsoft Graph itself (direct mode), checked in the app
+//! ([`crate::local_test_sign_in`]). Bodies are exactly what Graph takes (FACTS: no `type`,
+//! `rawId` or `@odata.type`; `displayName` at most 30 characters); answers are read
+//! leniently (Entra adds fields).
 
 use std::fmt;
 
@@ -11,11 +13,12 @@ use serde_json::{Value, json};
 use tap2key_keys::{Assertion, NewCredential};
 
 use crate::{
-    AccessToken, CreationOptions, DirectoryConfig, DirectoryError, TestSignInOptions,
+    AccessToken, CreationOptions, DirectoryConfig, DirectoryError, LocalTestSignIn, PasskeyApi, TestSignInOptions,
     config::encode_segment,
     encoding::b64url,
     graph_error,
     http::{Answer, exchange},
+    local_test_sign_in,
 };
 
 /// Graph keeps a method's `displayName` to 30 characters.
@@ -32,12 +35,15 @@ pub struct Graph {
     /// `{graph}/me/authentication/fido2Methods` or `{graph}/users/{user}/authentication/fido2Methods`.
     methods: String,
     token: AccessToken,
+    /// Direct mode (Graph has no test sign-in): the keys registered here, to test them
+    /// against. `None` with an onboarding service, which tests them itself.
+    local: Option<LocalTestSignIn>,
 }
 
 impl fmt::Debug for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL may name a user: only whether it is /me.
-        f.debug_struct("Graph").field("me", &self.methods.contains("/me/")).finish_non_exhaustive()
+        f.debug_struct("Graph").field("me", &self.methods.contains("/me/")).field("direct", &self.local.is_some()).finish_non_exhaustive()
     }
 }
 
@@ -70,12 +76,32 @@ pub struct TestSignInResult {
 impl Graph {
     /// The signed-in user's own methods: {graph}/me/authentication/fido2Methods...
     pub fn me(config: &DirectoryConfig, http: reqwest::Client, token: AccessToken) -> Self {
-        Self { http, methods: config.graph_url("/me/authentication/fido2Methods"), token }
+        Self::new(config, http, token, config.graph_url("/me/authentication/fido2Methods"))
     }
 
     /// Another user's methods (IT staff): {graph}/users/{id-or-upn, percent-encoded}/authentication/fido2Methods...
     pub fn user(config: &DirectoryConfig, http: reqwest::Client, token: AccessToken, user: &str) -> Self {
-        Self { http, methods: config.graph_url(&format!("/users/{}/authentication/fido2Methods", encode_segment(user))), token }
+        Self::new(config, http, token, config.graph_url(&format!("/users/{}/authentication/fido2Methods", encode_segment(user))))
+    }
+
+    fn new(config: &DirectoryConfig, http: reqwest::Client, token: AccessToken, methods: String) -> Self {
+        let local = (config.api == PasskeyApi::GraphDirect).then(LocalTestSignIn::default);
+        Self { http, methods, token, local }
+    }
+
+    /// Direct mode: remember registered keys in `memory` (shared with other `Graph`s of the
+    /// same person, e.g. after signing in again) instead of in this one alone. No effect
+    /// with an onboarding service.
+    pub fn remembering_in(mut self, memory: &LocalTestSignIn) -> Self {
+        if self.local.is_some() {
+            self.local = Some(memory.clone());
+        }
+        self
+    }
+
+    /// Which passkey API this is.
+    pub fn api(&self) -> PasskeyApi {
+        if self.local.is_some() { PasskeyApi::GraphDirect } else { PasskeyApi::OnboardingService }
     }
 
     /// `GET …/creationOptions`: a fresh challenge (Entra: valid 5 minutes) and what the key
@@ -91,10 +117,21 @@ impl Graph {
     /// characters (characters, not bytes).
     ///
     /// An empty name becomes "Security key" (Graph refuses an empty one).
+    ///
+    /// Direct mode: the attested public key is read first (a key whose answer could not be
+    /// checked is not registered) and remembered under the method id Graph returns.
     pub async fn register(&self, display_name: &str, options: &CreationOptions, credential: &NewCredential) -> Result<Fido2Method, DirectoryError> {
+        let attested = match &self.local {
+            Some(_) => Some(local_test_sign_in::attested(&options.rp_id, credential)?),
+            None => None,
+        };
         let body = registration_body(display_name, options, credential);
         let answer = self.call(Method::POST, "", Some(&body)).await?;
-        parse(answer, "the registered method")
+        let method: Fido2Method = parse(answer, "the registered method")?;
+        if let (Some(local), Some(attested)) = (&self.local, attested) {
+            local.remember(&method.id, attested);
+        }
+        Ok(method)
     }
 
     /// `GET …/fido2Methods`, every page.
@@ -115,17 +152,29 @@ impl Graph {
 
     /// `DELETE …/fido2Methods/{id}` (204).
     pub async fn delete(&self, method_id: &str) -> Result<(), DirectoryError> {
-        self.call(Method::DELETE, &format!("/{}", encode_segment(method_id)), None).await.map(drop)
+        self.call(Method::DELETE, &format!("/{}", encode_segment(method_id)), None).await?;
+        if let Some(local) = &self.local {
+            local.forget(method_id);
+        }
+        Ok(())
     }
 
-    /// POST .../fido2Methods/{id}/testSignIn/begin (not in Graph; our service's extension)
+    /// POST .../fido2Methods/{id}/testSignIn/begin (not in Graph; our service's extension).
+    /// Direct mode: the options are made in the app, with no call at all.
     pub async fn begin_test_sign_in(&self, method_id: &str) -> Result<TestSignInOptions, DirectoryError> {
+        if let Some(local) = &self.local {
+            return local.begin(method_id);
+        }
         let answer = self.call(Method::POST, &format!("/{}/testSignIn/begin", encode_segment(method_id)), Some(&json!({}))).await?;
         TestSignInOptions::from_json(&answer)
     }
 
-    /// POST `.../{id}/testSignIn/finish` with `{"id","response":{"clientDataJSON","authenticatorData","signature","userHandle"}}` → signCount
+    /// POST `.../{id}/testSignIn/finish` with `{"id","response":{"clientDataJSON","authenticatorData","signature","userHandle"}}` → signCount.
+    /// Direct mode: verified in the app against the key's attested public key.
     pub async fn finish_test_sign_in(&self, method_id: &str, options: &TestSignInOptions, assertion: &Assertion) -> Result<TestSignInResult, DirectoryError> {
+        if let Some(local) = &self.local {
+            return local.finish(method_id, options, assertion);
+        }
         let body = json!({
             "id": b64url(&assertion.credential_id),
             "response": {
@@ -245,6 +294,19 @@ mod tests {
         let ada = Graph::user(&config, reqwest::Client::new(), token, "ada@contoso.com");
         assert_eq!(ada.methods, "http://127.0.0.1:8400/v1.0/users/ada%40contoso.com/authentication/fido2Methods");
         assert!(!format!("{ada:?}").contains("ada"));
+    }
+
+    #[test]
+    fn direct_mode_keeps_its_memory_across_sign_ins() {
+        let demo = DirectoryConfig::demo("http://127.0.0.1:8400");
+        let memory = LocalTestSignIn::default();
+        let service = Graph::me(&demo, reqwest::Client::new(), AccessToken::new("t")).remembering_in(&memory);
+        assert_eq!((service.api(), service.local.is_none()), (PasskeyApi::OnboardingService, true));
+        let direct = DirectoryConfig { api: PasskeyApi::GraphDirect, ..demo };
+        let first = Graph::me(&direct, reqwest::Client::new(), AccessToken::new("t")).remembering_in(&memory);
+        let again = Graph::me(&direct, reqwest::Client::new(), AccessToken::new("t2")).remembering_in(&memory);
+        assert_eq!(first.api(), PasskeyApi::GraphDirect);
+        assert!(first.local.as_ref().unwrap().same_memory(again.local.as_ref().unwrap()));
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! - **Passkeys** ([`Graph`]): the Graph-shaped `fido2Methods` API. [`CreationOptions`]
 //!   and [`TestSignInOptions`] turn the directory's WebAuthn options into the CTAP
 //!   requests a security key takes (`tap2key_keys`), with the clientDataJSON Entra
-//!   accepts; the key's answers go back as the JSON Graph takes.
+//!   accepts; the key's answers go back as the JSON Graph takes. Which API that is
+//!   ([`PasskeyApi`]): tap2key's onboarding service, which has a test sign-in, or
+//!   Microsoft Graph itself, where the app checks the test sign-in ([`LocalTestSignIn`]).
 //!
 //! Every failure is a [`DirectoryError`] the flow can explain. No token, code, PKCE
 //! verifier, challenge or pass ever appears in an error text or a log line.
@@ -25,6 +27,7 @@ pub mod graph;
 mod graph_error;
 mod http;
 mod id_token;
+mod local_test_sign_in;
 mod loopback;
 pub mod sign_in;
 #[cfg(feature = "testing")]
@@ -32,9 +35,10 @@ pub mod testing;
 pub mod token;
 pub mod webauthn;
 
-pub use config::DirectoryConfig;
+pub use config::{DirectoryConfig, GRAPH_PASSKEY_SCOPE, GRAPH_V1, PUBLIC_CLOUD_AUTHORITY, PasskeyApi};
 pub use error::{DirectoryError, SignInProblem};
 pub use graph::{Fido2Method, Graph, TestSignInResult};
+pub use local_test_sign_in::LocalTestSignIn;
 pub use sign_in::SignIn;
 pub use token::{AccessToken, Tokens};
 pub use webauthn::{CreationOptions, TestSignInOptions, credential_id_decodings};

@@ -136,6 +136,12 @@ impl TestSignInOptions {
         })
     }
 
+    /// Options made in the app (direct mode: Graph has no test sign-in), with a challenge
+    /// it chose.
+    pub(crate) fn local(rp_id: String, allow_credentials: Vec<Vec<u8>>, challenge: Vec<u8>) -> Self {
+        Self { rp_id, allow_credentials, challenge: Zeroizing::new(challenge) }
+    }
+
     /// `{"type":"webauthn.get","challenge":…,"origin":"https://"+rp_id,"crossOrigin":false}`, byte for byte.
     pub fn client_data_json(&self) -> Vec<u8> {
         client_data_json("webauthn.get", &self.challenge, &self.rp_id)

@@ -191,10 +191,7 @@ fn it_token(demo: &Demo, admin: &tap2key_server::store::User) -> AccessToken {
 struct Captured(Arc<Mutex<Vec<(HeaderMap, Value)>>>);
 
 async fn stand_in(app: Router) -> DirectoryConfig {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    DirectoryConfig::demo(&base)
+    DirectoryConfig::demo(&common::serve(app).await)
 }
 
 fn options() -> CreationOptions {

@@ -1,6 +1,6 @@
 //! No secret in the logs: a whole sign-in and registration with every log line captured
 //! (every crate, every level), then a search for the pass, the code, the access token and
-//! the challenge.
+//! the challenge; and direct mode's test sign-in, made in the app, for its challenge.
 
 mod common;
 
@@ -9,6 +9,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use common::{Demo, SecurityKey};
 use tap2key_directory::{Graph, SignIn};
 use tracing::Level;
@@ -79,5 +80,34 @@ async fn a_sign_in_and_a_registration_log_no_secret() {
     for (name, secret) in [("pass", pass.as_str()), ("code", code.as_str()), ("access token", tokens.access_token.secret()), ("challenge", challenge)] {
         assert!(secret.len() >= 8, "{name} is long enough to search for");
         assert!(!log.contains(secret), "the {name} is in the log:\n{log}");
+    }
+}
+
+/// Direct mode: the challenge is made here, and stays here.
+#[tokio::test(flavor = "current_thread")]
+async fn the_local_challenge_stays_out_of_logs_and_debug() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt().with_max_level(Level::TRACE).with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let demo = Demo::start("direct-logs").await;
+    let graph = demo.ada_direct().await;
+    let mut key = SecurityKey::new();
+    let options = graph.creation_options().await.unwrap();
+    let method = graph.register("Ada's key", &options, &key.make_credential(&options).unwrap()).await.unwrap();
+    let test = graph.begin_test_sign_in(&method.id).await.unwrap();
+    let mut answer = key.get_assertion(&test);
+    answer.signature[10] ^= 0x01;
+    graph.finish_test_sign_in(&method.id, &test, &answer).await.unwrap_err();
+
+    let client_data: serde_json::Value = serde_json::from_slice(&test.client_data_json()).unwrap();
+    let challenge = client_data["challenge"].as_str().unwrap().to_owned();
+    assert_eq!(URL_SAFE_NO_PAD.decode(&challenge).unwrap().len(), 32);
+    let log = capture.text();
+    assert!(log.contains("directory answered"), "the capture works");
+    assert!(!log.contains(&challenge), "the challenge was logged");
+    for debug in [format!("{test:?}"), format!("{graph:?}")] {
+        assert!(!debug.contains(&challenge), "{debug}");
     }
 }

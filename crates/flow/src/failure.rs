@@ -192,6 +192,11 @@ impl Failure {
             DirectoryError::ChallengeExpired => Self::DirectoryRefused { message: "The registration took too long. Try again.".into() },
             DirectoryError::NotFound => Self::DirectoryRefused { message: "The directory could not find this account or this registration.".into() },
             DirectoryError::Protocol(_) => Self::DirectoryRefused { message: "The directory's answer could not be understood.".into() },
+            // Direct mode's test sign-in, checked in the app.
+            DirectoryError::TestSignInFailed { message } => Self::TestSignInFailed { message: message.clone() },
+            DirectoryError::TestSignInUnavailable => Self::TestSignInFailed {
+                message: "This key was not registered in this session, so it cannot be tested here: Microsoft Graph has no test sign-in. Sign in with the key to check it.".into(),
+            },
         }
     }
 }
@@ -239,6 +244,15 @@ mod tests {
         for failure in failures {
             assert!(!failure.ways_forward().is_empty(), "{failure:?}");
         }
+    }
+
+    #[test]
+    fn a_test_sign_in_checked_in_the_app_fails_as_a_test_sign_in() {
+        let failed = DirectoryError::TestSignInFailed { message: "The signature does not verify.".into() };
+        assert_eq!(Failure::from_directory(&failed, "m"), Failure::TestSignInFailed { message: "The signature does not verify.".into() });
+        let Failure::TestSignInFailed { message } = Failure::from_directory(&DirectoryError::TestSignInUnavailable, "m") else { panic!() };
+        assert!(message.contains("Microsoft Graph has no test sign-in"), "{message}");
+        assert_eq!(Failure::from_directory(&DirectoryError::SelfServiceNotSupported, "m").ways_forward(), [WayForward::AskIt]);
     }
 
     #[test]

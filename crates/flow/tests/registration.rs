@@ -125,7 +125,7 @@ async fn swap_the_stored_public_key(directory: &Directory, user: &User) {
     let mut credential: Value = serde_json::from_str(&passkey.credential_json).unwrap();
     assert!(swap(&mut credential), "no EC2 public key in {}", passkey.credential_json);
     let store = &directory.state.store;
-    store.update_passkey_credential(passkey.method_id, &credential.to_string(), passkey.sign_count).await.unwrap();
+    store.update_passkey_credential(&passkey.method_id, &credential.to_string(), passkey.sign_count).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,14 +8,23 @@ use serde::Deserialize;
 /// language = "en"
 ///
 /// [directory]
-/// # A tap2key onboarding service (or the demo directory):
-/// service = "https://onboarding.contoso.com"
-/// # ...or each part, for Entra ID:
-/// authority = "https://login.microsoftonline.com"
+/// # One of three kinds of directory.
+/// #
+/// # 1. Entra ID through tap2key's onboarding service (broker mode): people sign in at
+/// #    Entra for the service's scope, and the service registers their key.
+/// broker = "https://onboarding.contoso.com"
+/// broker_scope = "api://tap2key-onboarding/Passkeys.Register"
 /// tenant = "contoso.onmicrosoft.com"
 /// client_id = "00000000-0000-0000-0000-000000000000"
-/// scopes = ["openid", "profile", "api://tap2key-onboarding/Passkeys.Register"]
-/// graph = "https://onboarding.contoso.com/v1.0"
+/// # authority = "https://login.microsoftonline.com"   # the default
+/// #
+/// # 2. Entra ID with Microsoft Graph called directly (no broker): tenant and client_id
+/// #    (and optionally authority, graph, scopes). Microsoft refuses this today (405), and
+/// #    tap2key says so; it is here for the day Microsoft allows it.
+/// #
+/// # 3. tap2key's own service (the demo directory, or tap2key-server), which signs people
+/// #    in itself:
+/// # service = "https://onboarding.contoso.com"
 ///
 /// [kiosk]
 /// enabled = true
@@ -40,7 +49,13 @@ pub struct SettingsFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryFile {
+    /// tap2key's own service: signs in and serves the passkey API.
     pub service: Option<String>,
+    /// tap2key's onboarding service in front of Entra ID (broker mode): the passkey API is
+    /// `{broker}/v1.0`; sign-in is at `authority` for `broker_scope`.
+    pub broker: Option<String>,
+    /// The broker's scope in this tenant, e.g. `api://tap2key-onboarding/Passkeys.Register`.
+    pub broker_scope: Option<String>,
     pub authority: Option<String>,
     pub tenant: Option<String>,
     pub client_id: Option<String>,

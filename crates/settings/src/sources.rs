@@ -14,6 +14,10 @@ use crate::{
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
     pub service: Option<String>,
+    /// `--broker`: Entra ID through tap2key's onboarding service at this address.
+    pub broker: Option<String>,
+    /// `--broker-scope`: the broker's scope in this tenant.
+    pub broker_scope: Option<String>,
     pub tenant: Option<String>,
     pub client_id: Option<String>,
     pub kiosk: Option<bool>,
@@ -30,8 +34,10 @@ pub struct Sources {
 }
 
 /// The environment variables read, in the order documented.
-pub const ENV: [&str; 7] = [
+pub const ENV: [&str; 9] = [
     "TAP2KEY_SERVICE",
+    "TAP2KEY_BROKER",
+    "TAP2KEY_BROKER_SCOPE",
     "TAP2KEY_TENANT",
     "TAP2KEY_CLIENT_ID",
     "TAP2KEY_KIOSK",
@@ -73,6 +79,27 @@ fn read(path: &PathBuf) -> Result<Option<SettingsFile>, SettingsError> {
     })
 }
 
+/// The directory values the environment and flags can set.
+#[derive(Clone, Copy)]
+enum Field {
+    Service,
+    Broker,
+    BrokerScope,
+    Tenant,
+    ClientId,
+}
+
+const DIRECTORY_ENV: [(&str, Field); 5] = [
+    ("TAP2KEY_SERVICE", Field::Service),
+    ("TAP2KEY_BROKER", Field::Broker),
+    ("TAP2KEY_BROKER_SCOPE", Field::BrokerScope),
+    ("TAP2KEY_TENANT", Field::Tenant),
+    ("TAP2KEY_CLIENT_ID", Field::ClientId),
+];
+
+const BOTH_SERVICE_AND_BROKER: &str =
+    "give either service (tap2key's own service, which signs people in itself) or broker (Entra ID through tap2key's onboarding service), not both";
+
 /// Settings as the sources leave them, each value with where it came from.
 #[derive(Default)]
 struct Merged {
@@ -84,14 +111,29 @@ struct Merged {
 impl Merged {
     fn apply_file(&mut self, file: SettingsFile, origin: &str) -> Result<(), SettingsError> {
         let d = file.directory;
-        let touched = d.service.is_some() || d.authority.is_some() || d.tenant.is_some() || d.client_id.is_some() || d.scopes.is_some() || d.graph.is_some();
+        if d.service.is_some() && d.broker.is_some() {
+            return Err(error(origin, BOTH_SERVICE_AND_BROKER));
+        }
+        let touched = d.service.is_some()
+            || d.broker.is_some()
+            || d.broker_scope.is_some()
+            || d.authority.is_some()
+            || d.tenant.is_some()
+            || d.client_id.is_some()
+            || d.scopes.is_some()
+            || d.graph.is_some();
         if touched {
             self.directory_origin = origin.to_owned();
+        }
+        for (field, value) in [(Field::Service, d.service), (Field::Broker, d.broker), (Field::BrokerScope, d.broker_scope)] {
+            if let Some(value) = value {
+                self.set_directory(field, value, origin);
+            }
         }
         macro_rules! take {
             ($($field:ident),*) => { $( if d.$field.is_some() { self.directory.$field = d.$field; } )* };
         }
-        take!(service, authority, tenant, client_id, scopes, graph);
+        take!(authority, tenant, client_id, scopes, graph);
         if let Some(enabled) = file.kiosk.enabled {
             self.settings.kiosk = enabled;
         }
@@ -112,7 +154,10 @@ impl Merged {
 
     fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), SettingsError> {
         let get = |name: &str| env.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        for (name, field) in [("TAP2KEY_SERVICE", 0), ("TAP2KEY_TENANT", 1), ("TAP2KEY_CLIENT_ID", 2)] {
+        if get("TAP2KEY_SERVICE").is_some() && get("TAP2KEY_BROKER").is_some() {
+            return Err(error("TAP2KEY_SERVICE and TAP2KEY_BROKER", BOTH_SERVICE_AND_BROKER));
+        }
+        for (name, field) in DIRECTORY_ENV {
             if let Some(value) = get(name) {
                 self.set_directory(field, value, name);
             }
@@ -135,7 +180,17 @@ impl Merged {
     }
 
     fn apply_flags(&mut self, flags: &Overrides) -> Result<(), SettingsError> {
-        for (field, value, flag) in [(0, &flags.service, "--service"), (1, &flags.tenant, "--tenant"), (2, &flags.client_id, "--client-id")] {
+        if flags.service.is_some() && flags.broker.is_some() {
+            return Err(error("--service and --broker", BOTH_SERVICE_AND_BROKER));
+        }
+        let given = [
+            (Field::Service, &flags.service, "--service"),
+            (Field::Broker, &flags.broker, "--broker"),
+            (Field::BrokerScope, &flags.broker_scope, "--broker-scope"),
+            (Field::Tenant, &flags.tenant, "--tenant"),
+            (Field::ClientId, &flags.client_id, "--client-id"),
+        ];
+        for (field, value, flag) in given {
             if let Some(value) = value {
                 self.set_directory(field, value.clone(), flag);
             }
@@ -152,12 +207,24 @@ impl Merged {
         Ok(())
     }
 
-    fn set_directory(&mut self, field: u8, value: String, origin: &str) {
+    /// One directory value from `origin`. Choosing tap2key's own service drops a broker an
+    /// earlier source chose, and the other way round: the later source says which directory.
+    fn set_directory(&mut self, field: Field, value: String, origin: &str) {
         self.directory_origin = origin.to_owned();
+        let d = &mut self.directory;
         match field {
-            0 => self.directory.service = Some(value),
-            1 => self.directory.tenant = Some(value),
-            _ => self.directory.client_id = Some(value),
+            Field::Service => {
+                d.service = Some(value);
+                d.broker = None;
+                d.broker_scope = None;
+            }
+            Field::Broker => {
+                d.broker = Some(value);
+                d.service = None;
+            }
+            Field::BrokerScope => d.broker_scope = Some(value),
+            Field::Tenant => d.tenant = Some(value),
+            Field::ClientId => d.client_id = Some(value),
         }
     }
 
@@ -167,8 +234,14 @@ impl Merged {
     }
 }
 
-/// `service` alone names a tap2key onboarding service (its own tenant and client); the
-/// parts name any directory, Entra ID's defaults filling what is left out.
+/// Which of the three kinds of directory the merged values describe:
+///
+/// - `service`: tap2key's own service (its own sign-in, tenant and client; the demo
+///   directory's layout), tenant, client id, scopes and graph overriding its defaults;
+/// - `broker` (+ `broker_scope`, `tenant`, `client_id`, optional `authority`): Entra ID
+///   through the onboarding broker, whose passkey API is `{broker}/v1.0`;
+/// - `authority`/`tenant`/`client_id` alone: Entra ID with Microsoft Graph called directly
+///   (`graph` and `scopes` optional).
 fn directory(file: DirectoryFile, origin: &str) -> Result<Option<DirectoryConfig>, SettingsError> {
     let url = |text: &str, what: &str| -> Result<Url, SettingsError> {
         let url = Url::parse(text.trim()).map_err(|e| error(origin, format!("{what} {text:?} is not a web address ({e})")))?;
@@ -178,37 +251,51 @@ fn directory(file: DirectoryFile, origin: &str) -> Result<Option<DirectoryConfig
         }
         Ok(url)
     };
-    let mut config = match (&file.service, &file.authority) {
-        (Some(service), _) => {
-            let base = url(service, "the service address")?;
-            DirectoryConfig::demo(base.as_str())
-        }
-        (None, Some(authority)) => {
-            let tenant = file.tenant.clone().ok_or_else(|| error(origin, "a directory needs a tenant (your organisation's domain or tenant id)"))?;
-            let client_id = file.client_id.clone().ok_or_else(|| error(origin, "a directory needs the client id of tap2key's app registration"))?;
-            let graph = file.graph.as_deref().unwrap_or("https://graph.microsoft.com/v1.0");
-            DirectoryConfig {
-                authority: url(authority, "the sign-in authority")?,
-                tenant,
-                client_id,
-                scopes: vec!["openid".into(), "profile".into()],
-                graph: url(graph, "the Graph address")?,
-            }
-        }
-        (None, None) if file.tenant.is_none() && file.client_id.is_none() && file.graph.is_none() && file.scopes.is_none() => return Ok(None),
-        (None, None) => return Err(error(origin, "say which directory: a service address, or an authority with tenant and client id")),
+    let tenant = || file.tenant.clone().ok_or_else(|| error(origin, "a directory needs a tenant (your organisation's domain or tenant id)"));
+    let client_id = || file.client_id.clone().ok_or_else(|| error(origin, "a directory needs the client id of tap2key's app registration"));
+    let authority = || match &file.authority {
+        Some(authority) => url(authority, "the sign-in authority"),
+        None => Ok(DirectoryConfig::public_cloud_authority()),
     };
-    if let Some(tenant) = file.tenant {
-        config.tenant = tenant;
+    if file.broker_scope.is_some() && file.broker.is_none() {
+        return Err(error(origin, "broker_scope goes with broker, the address of tap2key's onboarding service"));
     }
-    if let Some(client_id) = file.client_id {
-        config.client_id = client_id;
-    }
+    let mut config = match (&file.service, &file.broker) {
+        (Some(_), Some(_)) => return Err(error(origin, BOTH_SERVICE_AND_BROKER)),
+        (Some(service), None) => {
+            let base = url(service, "the service address")?;
+            let mut config = DirectoryConfig::demo(base.as_str());
+            if let Some(graph) = &file.graph {
+                config.graph = url(graph, "the Graph address")?;
+            }
+            config.tenant = file.tenant.clone().unwrap_or(config.tenant);
+            config.client_id = file.client_id.clone().unwrap_or(config.client_id);
+            config
+        }
+        (None, Some(broker)) => {
+            let broker = url(broker, "the broker address")?;
+            let scope = file.broker_scope.as_deref().map(str::trim).filter(|scope| !scope.is_empty()).ok_or_else(|| {
+                error(origin, "broker needs broker_scope, the onboarding service's scope in your tenant, like api://tap2key-onboarding/Passkeys.Register")
+            })?;
+            if file.graph.is_some() {
+                return Err(error(origin, format!("graph is not used with broker: the passkey API is the broker's own, {}/v1.0", broker.as_str().trim_end_matches('/'))));
+            }
+            DirectoryConfig::entra_broker(authority()?, tenant()?, client_id()?, broker, scope)
+        }
+        (None, None) => {
+            let parts = [file.authority.is_some(), file.tenant.is_some(), file.client_id.is_some(), file.graph.is_some(), file.scopes.is_some()];
+            if !parts.contains(&true) {
+                return Ok(None);
+            }
+            let graph = match &file.graph {
+                Some(graph) => url(graph, "the Graph address")?,
+                None => DirectoryConfig::graph_v1(),
+            };
+            DirectoryConfig::entra_direct(authority()?, tenant()?, client_id()?, graph)
+        }
+    };
     if let Some(scopes) = file.scopes {
         config.scopes = scopes;
-    }
-    if let (Some(graph), Some(_)) = (file.graph, &file.service) {
-        config.graph = url(&graph, "the Graph address")?;
     }
     Ok(Some(config))
 }

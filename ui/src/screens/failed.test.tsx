@@ -59,7 +59,9 @@ describe("a failure", () => {
     expect(asks.get(JSON.stringify({ kind: "signInRefused", problem: "passAlreadyUsed" }))).toBe(
       "Ask IT for a new Temporary Access Pass.",
     );
-    expect(asks.get(JSON.stringify({ kind: "selfServiceNotSupported" }))).toMatch(/self-service passkey setup/);
+    expect(asks.get(JSON.stringify({ kind: "selfServiceNotSupported" }))).toBe(
+      "Show IT this screen. IT: set up the tap2key onboarding service, see docs/entra.md, and point this app at it.",
+    );
     expect(asks.get(JSON.stringify({ kind: "signInRefused", problem: "accountLocked" }))).toBe("Ask IT to unlock your account.");
   });
 });

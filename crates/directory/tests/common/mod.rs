@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use tap2key_directory::{DirectoryConfig, DirectoryError, Graph, SignIn, Tokens, testing::type_tap};
+use tap2key_directory::{DirectoryConfig, DirectoryError, Graph, PasskeyApi, SignIn, Tokens, testing::type_tap};
 use tap2key_keys::{
     Assertion, CancelToken, Key, KeyError, NewCredential, Pin,
     client::CtapClient,
@@ -76,6 +76,29 @@ impl Demo {
         let tokens = self.sign_in("ada@contoso.com", &pass).await;
         Graph::me(&self.config, self.http.clone(), tokens.access_token)
     }
+}
+
+impl Demo {
+    /// A signed-in Ada with Graph in direct mode: the demo directory's Graph-shaped API,
+    /// with the test sign-in checked by the client (as with Microsoft Graph itself).
+    pub async fn ada_direct(&self) -> Graph {
+        let (_, pass) = self.user_with_tap("ada@contoso.com", true).await;
+        let tokens = self.sign_in("ada@contoso.com", &pass).await;
+        Graph::me(&self.direct_config(), self.http.clone(), tokens.access_token)
+    }
+
+    /// This directory, its passkey API taken as Microsoft Graph's (no test sign-in).
+    pub fn direct_config(&self) -> DirectoryConfig {
+        DirectoryConfig { api: PasskeyApi::GraphDirect, ..self.config.clone() }
+    }
+}
+
+/// `app` on a random loopback port: its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
 }
 
 impl Drop for DatabaseFile {

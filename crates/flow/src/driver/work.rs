@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tap2key_directory::{CreationOptions, DirectoryConfig, DirectoryError, Graph, SignIn};
+use tap2key_directory::{CreationOptions, DirectoryConfig, DirectoryError, Graph, LocalTestSignIn, SignIn};
 use tap2key_keys::{Key, KeyError, KeyEvent, KeyLocation, KeyPorts, NewCredential, Pin, select_by_touch};
 use tokio::{sync::mpsc::UnboundedSender, task::JoinHandle};
 
@@ -41,6 +41,9 @@ struct Shared {
     ports: KeyPorts,
     http: reqwest::Client,
     outcomes: UnboundedSender<Input>,
+    /// Direct mode (Graph itself): the keys registered in this session, so the test
+    /// sign-in can be checked here, also after signing in again.
+    registered_here: LocalTestSignIn,
 }
 
 /// What this session holds between steps.
@@ -70,10 +73,11 @@ impl Shared {
     }
 
     fn graph(&self, token: tap2key_directory::AccessToken) -> Graph {
-        match &self.for_user {
+        let graph = match &self.for_user {
             Some(user) => Graph::user(&self.directory, self.http.clone(), token, user),
             None => Graph::me(&self.directory, self.http.clone(), token),
-        }
+        };
+        graph.remembering_in(&self.registered_here)
     }
 }
 
@@ -84,7 +88,14 @@ impl Workbench {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
-        let shared = Arc::new(Shared { directory: config.directory, for_user: config.for_user, ports: config.ports, http, outcomes });
+        let shared = Arc::new(Shared {
+            directory: config.directory,
+            for_user: config.for_user,
+            ports: config.ports,
+            http,
+            outcomes,
+            registered_here: LocalTestSignIn::default(),
+        });
         let mut held = Held::default();
         if let SignInMode::Token { token, .. } = config.sign_in {
             held.graph = Some(shared.graph(token));

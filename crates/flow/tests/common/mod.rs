@@ -106,8 +106,13 @@ pub fn plug_in(ports: &KeyPorts, config: VirtualKeyConfig) -> (VirtualKey, KeyLo
 }
 
 pub fn start_flow(directory: &Directory, ports: &KeyPorts) -> Onboarding {
+    start_flow_at(directory.config(), ports)
+}
+
+/// The flow against `config` (e.g. the directory's sign-in with another passkey API).
+pub fn start_flow_at(config: DirectoryConfig, ports: &KeyPorts) -> Onboarding {
     Onboarding::start(OnboardingConfig {
-        directory: directory.config(),
+        directory: config,
         sign_in: SignInMode::Browser,
         for_user: None,
         ports: ports.clone(),
