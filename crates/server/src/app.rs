@@ -24,6 +24,8 @@ pub struct Inner {
     pub keys: TokenKeys,
     /// `http://127.0.0.1:port`, known once bound.
     pub base_url: String,
+    /// Broker mode: Entra signs users in and holds their passkeys.
+    pub broker: Option<Arc<crate::entra::Broker>>,
 }
 
 impl Deref for AppState {
@@ -63,6 +65,8 @@ pub enum ServerError {
     Store(#[from] crate::store::StoreError),
     #[error("the attestation policy is not usable: {0}")]
     Policy(#[from] crate::graph::PolicyError),
+    #[error("broker mode cannot start: {0}")]
+    Broker(String),
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -76,8 +80,21 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn start(config: ServerConfig, clock: Clock) -> Result<Self, ServerError> {
+    pub async fn start(mut config: ServerConfig, clock: Clock) -> Result<Self, ServerError> {
         config.attestation.validate()?;
+        let broker = match config.broker.clone() {
+            Some(broker) => {
+                // Passkeys are Entra's: its relying party, whatever the demo default says.
+                config.rp_id = broker.rp_id.clone();
+                config.rp_name = "Microsoft".into();
+                let http = reqwest::Client::builder()
+                    .user_agent(concat!("tap2key-broker/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|error| ServerError::Broker(format!("no HTTP client: {error}")))?;
+                Some(Arc::new(crate::entra::Broker::new(broker, http).map_err(|error| ServerError::Broker(error.to_string()))?))
+            }
+            None => None,
+        };
         let store = Store::open(&config.database).await?;
         let listener = TcpListener::bind(config.bind).await.map_err(|source| ServerError::Bind { addr: config.bind, source })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.bind, source })?;
@@ -88,6 +105,7 @@ impl Server {
             store,
             clock,
             keys: TokenKeys::generate(),
+            broker,
         }));
         let app = router(state.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -137,9 +155,13 @@ impl Drop for Server {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .nest(&format!("/{}", state.config.tenant), oauth::routes())
-        .merge(crate::graph::routes())
+    // In broker mode Entra signs people in: no sign-in pages of its own.
+    let routes = if state.broker.is_some() {
+        crate::entra::broker_routes()
+    } else {
+        Router::new().nest(&format!("/{}", state.config.tenant), oauth::routes()).merge(crate::graph::routes())
+    };
+    routes
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(state)
 }

@@ -31,6 +31,9 @@ pub struct ServerConfig {
     pub lockout_window: Duration,
     /// Which security keys may be registered.
     pub attestation: crate::graph::AttestationPolicy,
+    /// Broker mode: users sign in at Entra, and their passkeys are registered in Entra
+    /// through Graph. `None`: this service is the directory (the demo).
+    pub broker: Option<crate::entra::BrokerConfig>,
 }
 
 impl ServerConfig {
@@ -51,6 +54,7 @@ impl ServerConfig {
             max_failed_sign_ins: 5,
             lockout_window: Duration::minutes(15),
             attestation: Default::default(),
+            broker: None,
         }
     }
 

@@ -346,7 +346,7 @@ async fn a_challenge_is_good_for_one_answer() {
     assert_eq!(setup.passkeys(&setup.ada).await, before);
 
     // With the method gone, the answer is still no good: its challenge was spent.
-    let id = before[0].method_id;
+    let id = before[0].method_id.clone();
     assert_eq!(setup.delete(&format!("{ME}/{id}")).await.status, 204);
     refused(&setup.post(ME, &body).await, "expired, was already used");
     assert!(setup.passkeys(&setup.ada).await.is_empty());
@@ -382,7 +382,7 @@ async fn an_expired_challenge_is_refused() {
     assert_eq!(setup.post(ME, &body).await.status, 201);
 
     // Test sign-in challenges expire as well.
-    let id = setup.passkeys(&setup.ada).await[0].method_id;
+    let id = setup.passkeys(&setup.ada).await[0].method_id.clone();
     let begin = setup.post(&format!("{ME}/{id}/testSignIn/begin"), &json!({})).await;
     let finish = browser.get(&begin.body, ORIGIN, b64url);
     setup.directory.clock.advance(Duration::minutes(5));

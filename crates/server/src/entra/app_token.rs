@@ -51,7 +51,9 @@ const MAX_RESPONSE: usize = 256 * 1024;
 /// Entra's `error_description` first lines are short; anything longer is cut.
 const MAX_DESCRIPTION: usize = 512;
 
-/// How the broker proves itself to Entra.
+/// How the broker proves itself to Entra. Cloning copies the secret into another
+/// zeroizing buffer (each is wiped on drop).
+#[derive(Clone)]
 pub enum GraphCredential {
     /// A certificate registered on the app: requests carry a client assertion (PS256 JWT)
     /// signed with the private key, naming the certificate by thumbprint.

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::Duration;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticatorAttachment, COSEAlgorithm, CredProtect, CredentialProtectionPolicy, RequestRegistrationExtensions,
+    AttestationConveyancePreference, CreationChallengeResponse, RegistrationState, AuthenticatorAttachment, COSEAlgorithm, CredProtect, CredentialProtectionPolicy, RequestRegistrationExtensions,
     UserVerificationPolicy,
 };
 
@@ -48,28 +48,7 @@ pub async fn respond(state: &AppState, target: &Target, minutes: Option<i64>) ->
     let handle = user_handle(user.id);
     let display_name = if user.display_name.trim().is_empty() { &user.upn } else { &user.display_name };
 
-    let rp = relying_party(&state.config)?;
-    let extensions = RequestRegistrationExtensions {
-        cred_protect: Some(CredProtect {
-            credential_protection_policy: CredentialProtectionPolicy::UserVerificationOptional,
-            enforce_credential_protection_policy: Some(true),
-        }),
-        hmac_create_secret: Some(true),
-        ..RequestRegistrationExtensions::default()
-    };
-    // Already-registered credentials are refused against the whole directory at POST time
-    // (with a clearer message than webauthn-rs's own exclude check gives), so the state
-    // carries no exclude list; the options below still list them for the key.
-    let builder = rp
-        .new_challenge_register_builder(&handle, &user.upn, display_name)
-        .map_err(|error| internal(format!("registration options for {}: {error}", user.upn)))?
-        .user_verification_policy(UserVerificationPolicy::Required)
-        .attestation(AttestationConveyancePreference::Direct)
-        .require_resident_key(true)
-        .authenticator_attachment(Some(AuthenticatorAttachment::CrossPlatform))
-        .credential_algorithms(vec![COSEAlgorithm::ES256, COSEAlgorithm::RS256])
-        .extensions(Some(extensions));
-    let (options, registration) = rp.generate_challenge_register(builder).map_err(|error| internal(format!("registration challenge: {error}")))?;
+    let (options, registration) = registration(state, &handle, &user.upn, display_name)?;
     let challenge: &[u8] = options.public_key.challenge.as_ref();
 
     let lifetime = minutes.map_or(state.config.challenge_lifetime, Duration::minutes);
@@ -105,6 +84,35 @@ pub async fn respond(state: &AppState, target: &Target, minutes: Option<i64>) ->
             },
         },
     })))
+}
+
+/// A registration ceremony as Entra asks for it: user verification required, direct
+/// attestation, a discoverable cross-platform credential, ES256 or RS256, credProtect
+/// (userVerificationOptional, enforced) and hmac-secret. webauthn-rs makes the challenge;
+/// broker mode swaps in Graph's (see `entra::broker::options`).
+pub(crate) fn registration(state: &AppState, handle: &[u8], upn: &str, display_name: &str) -> Result<(CreationChallengeResponse, RegistrationState), GraphError> {
+    let rp = relying_party(&state.config)?;
+    let extensions = RequestRegistrationExtensions {
+        cred_protect: Some(CredProtect {
+            credential_protection_policy: CredentialProtectionPolicy::UserVerificationOptional,
+            enforce_credential_protection_policy: Some(true),
+        }),
+        hmac_create_secret: Some(true),
+        ..RequestRegistrationExtensions::default()
+    };
+    // Already-registered credentials are refused against the whole directory at POST time
+    // (with a clearer message than webauthn-rs's own exclude check gives), so the state
+    // carries no exclude list; the options still list them for the key.
+    let builder = rp
+        .new_challenge_register_builder(handle, upn, display_name)
+        .map_err(|error| internal(format!("registration options for {upn}: {error}")))?
+        .user_verification_policy(UserVerificationPolicy::Required)
+        .attestation(AttestationConveyancePreference::Direct)
+        .require_resident_key(true)
+        .authenticator_attachment(Some(AuthenticatorAttachment::CrossPlatform))
+        .credential_algorithms(vec![COSEAlgorithm::ES256, COSEAlgorithm::RS256])
+        .extensions(Some(extensions));
+    rp.generate_challenge_register(builder).map_err(|error| internal(format!("registration challenge: {error}")))
 }
 
 fn internal(detail: String) -> GraphError {

@@ -74,7 +74,7 @@ pub async fn get_one(State(state): State<AppState>, target: Target) -> Result<Re
 pub async fn delete(State(state): State<AppState>, target: Target) -> Result<StatusCode, GraphError> {
     let id = target.method.clone().unwrap_or_default();
     let passkey = find(&state, &target, &id).await?;
-    if !state.store.delete_passkey(target.user.id, passkey.method_id).await? {
+    if !state.store.delete_passkey(target.user.id, &passkey.method_id).await? {
         return Err(not_found(&id)); // deleted meanwhile
     }
     let detail = format!("method {}, {} ({}), credential {}", passkey.method_id, passkey.display_name, passkey.aaguid, b64url(&passkey.credential_id));
@@ -85,8 +85,7 @@ pub async fn delete(State(state): State<AppState>, target: Target) -> Result<Sta
 /// One of the target user's passkeys; an unknown or malformed id, or someone else's
 /// method, is `404 itemNotFound`.
 pub async fn find(state: &AppState, target: &Target, id: &str) -> Result<Passkey, GraphError> {
-    let method_id = uuid::Uuid::parse_str(id).map_err(|_| not_found(id))?;
-    state.store.passkey(target.user.id, method_id).await?.ok_or_else(|| not_found(id))
+    state.store.passkey(target.user.id, id).await?.ok_or_else(|| not_found(id))
 }
 
 fn not_found(id: &str) -> GraphError {

@@ -15,16 +15,16 @@
 //! Administrator, or the user themselves). Every call needs a bearer access token from
 //! this directory with its API scope ([`crate::caller::Caller`]).
 
-mod attestation_object;
-mod audit;
-mod body;
-mod creation_options;
+pub(crate) mod attestation_object;
+pub(crate) mod audit;
+pub(crate) mod body;
+pub(crate) mod creation_options;
 pub mod encoding;
-mod methods;
-mod policy;
-mod register;
-mod relying_party;
-mod target;
+pub(crate) mod methods;
+pub(crate) mod policy;
+pub(crate) mod register;
+pub(crate) mod relying_party;
+pub(crate) mod target;
 mod test_sign_in;
 mod thumbprint;
 
@@ -37,6 +37,7 @@ use axum::{
 use crate::{app::AppState, graph_error::GraphError};
 
 pub use policy::{AttestationPolicy, PolicyError};
+pub(crate) use test_sign_in::{begin as test_sign_in_begin, finish as test_sign_in_finish};
 pub use relying_party::user_handle;
 
 pub fn routes() -> Router<AppState> {
@@ -51,6 +52,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Graph's answer to a method a URL does not support.
-async fn method_not_allowed() -> GraphError {
+pub(crate) async fn method_not_allowed() -> GraphError {
     GraphError::new(StatusCode::METHOD_NOT_ALLOWED, "methodNotAllowed", "The method is not supported for this URL.")
 }

@@ -26,6 +26,8 @@ pub struct AttestationPolicy {
     /// authenticator data, which the attestation certificate must agree with); `None`
     /// allows every model.
     pub allowed_aaguids: Option<Vec<Uuid>>,
+    /// Models refused whatever else is allowed (Entra's `enforcementType: block`).
+    pub blocked_aaguids: Vec<Uuid>,
     /// Model names by AAGUID, for the method's `model` (Entra takes them from the FIDO
     /// Metadata Service). Unknown models get an empty name.
     pub model_names: BTreeMap<Uuid, String>,
@@ -41,7 +43,12 @@ impl AttestationPolicy {
     /// Trust one root for one model: the demo directory with the virtual key
     /// (`VirtualKey::attestation_root_der()` and `key.model()`).
     pub fn trust(root_der: &[u8], aaguid: Uuid, model: &str) -> Self {
-        Self { roots: vec![root_der.to_vec()], allowed_aaguids: Some(vec![aaguid]), model_names: BTreeMap::from([(aaguid, model.to_owned())]) }
+        Self {
+            roots: vec![root_der.to_vec()],
+            allowed_aaguids: Some(vec![aaguid]),
+            blocked_aaguids: Vec::new(),
+            model_names: BTreeMap::from([(aaguid, model.to_owned())]),
+        }
     }
 
     pub fn enforces_attestation(&self) -> bool {
@@ -49,7 +56,7 @@ impl AttestationPolicy {
     }
 
     pub fn allows(&self, aaguid: Uuid) -> bool {
-        self.allowed_aaguids.as_ref().is_none_or(|allowed| allowed.contains(&aaguid))
+        !self.blocked_aaguids.contains(&aaguid) && self.allowed_aaguids.as_ref().is_none_or(|allowed| allowed.contains(&aaguid))
     }
 
     pub fn model_name(&self, aaguid: Uuid) -> &str {
@@ -101,7 +108,7 @@ impl AttestationPolicy {
     /// registration, and says which one.
     pub fn validate(&self) -> Result<(), PolicyError> {
         for (index, root) in self.roots.iter().enumerate() {
-            AttestationPolicy { roots: vec![root.clone()], allowed_aaguids: None, model_names: BTreeMap::new() }
+            AttestationPolicy { roots: vec![root.clone()], ..AttestationPolicy::default() }
                 .ca_list()
                 .map_err(|_| PolicyError::BadRoot { index })?;
         }
@@ -128,8 +135,10 @@ mod tests {
         assert_eq!(open.model_name(model), "");
         assert!(open.ca_list().unwrap().is_none());
 
-        let closed = AttestationPolicy { roots: Vec::new(), allowed_aaguids: Some(vec![model]), model_names: BTreeMap::from([(model, "Key".into())]) };
+        let closed = AttestationPolicy { allowed_aaguids: Some(vec![model]), model_names: BTreeMap::from([(model, "Key".into())]), ..AttestationPolicy::default() };
         assert!(closed.allows(model) && !closed.allows(other));
+        let blocking = AttestationPolicy { blocked_aaguids: vec![other], ..AttestationPolicy::default() };
+        assert!(blocking.allows(model) && !blocking.allows(other));
         assert_eq!(closed.model_name(model), "Key");
     }
 

@@ -80,17 +80,19 @@ pub async fn register(State(state): State<AppState>, target: Target, GraphJson(b
 }
 
 /// What the request says, decoded and checked for shape.
-struct Decoded {
-    display_name: String,
-    id: String,
-    client_data_json: Vec<u8>,
-    challenge: Vec<u8>,
-    attestation_object: Vec<u8>,
-    summary: AttestationSummary,
-    extensions: RegistrationExtensionsClientOutputs,
+pub(crate) struct Decoded {
+    pub display_name: String,
+    pub id: String,
+    pub client_data_json: Vec<u8>,
+    pub challenge: Vec<u8>,
+    pub attestation_object: Vec<u8>,
+    pub summary: AttestationSummary,
+    pub extensions: RegistrationExtensionsClientOutputs,
+    /// As sent, for forwarding (broker mode); `{}` when absent.
+    pub client_extension_results: serde_json::Value,
 }
 
-fn decode(body: NewFido2Method) -> Result<Decoded, Refusal> {
+pub(crate) fn decode(body: NewFido2Method) -> Result<Decoded, Refusal> {
     let display_name = body.display_name.trim().to_owned();
     if display_name.is_empty() {
         return Err(Refusal::bad_request("display_name", "displayName is required: name the key so its owner can tell it apart."));
@@ -115,8 +117,9 @@ fn decode(body: NewFido2Method) -> Result<Decoded, Refusal> {
         return Err(Refusal::bad_request("credential_id", "publicKeyCredential.id is not the id of the credential in the attestationObject."));
     }
     // Client extension outputs are unsigned hints; ones that do not parse are ignored.
-    let extensions = credential.client_extension_results.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
-    Ok(Decoded { display_name, id: credential.id, client_data_json, challenge, attestation_object, summary, extensions })
+    let client_extension_results = credential.client_extension_results.filter(serde_json::Value::is_object).unwrap_or_else(|| json!({}));
+    let extensions = serde_json::from_value(client_extension_results.clone()).unwrap_or_default();
+    Ok(Decoded { display_name, id: credential.id, client_data_json, challenge, attestation_object, summary, extensions, client_extension_results })
 }
 
 /// The challenge the browser put in clientDataJSON: what finds the ceremony.
@@ -136,68 +139,95 @@ pub fn spent_challenge() -> Refusal {
     )
 }
 
-async fn try_register(state: &AppState, target: &Target, body: NewFido2Method) -> Result<Passkey, Refusal> {
-    let request = decode(body)?;
-    let policy = attestation_policy(state);
-    let already = || Refusal::bad_request("duplicate", "This security key is already registered: its credential is in the directory. Delete that method first to register the key again.");
-    if state.store.passkey_by_credential_id(&request.summary.credential_id).await?.is_some() {
-        return Err(already());
-    }
+pub(crate) fn already_registered() -> Refusal {
+    Refusal::bad_request("duplicate", "This security key is already registered: its credential is in the directory. Delete that method first to register the key again.")
+}
 
-    let now = state.clock.now();
+/// Takes the registration ceremony the answer's challenge belongs to (spending it).
+pub(crate) async fn take_registration(state: &AppState, target: &Target, request: &Decoded) -> Result<RegistrationState, Refusal> {
     let hash: [u8; 32] = Sha256::digest(&request.challenge).into();
-    let ceremony = state.store.take_ceremony(&hash, target.user.id, CeremonyKind::Registration, now).await?;
+    let ceremony = state.store.take_ceremony(&hash, target.user.id, CeremonyKind::Registration, state.clock.now()).await?;
     let ceremony = ceremony.ok_or_else(spent_challenge)?;
-    let registration: RegistrationState = serde_json::from_str(&ceremony.state_json).map_err(|error| {
+    serde_json::from_str(&ceremony.state_json).map_err(|error| {
         tracing::error!(%error, "a stored registration state does not parse");
         Refusal::from(StoreError::Corrupt("registration state".into()))
-    })?;
+    })
+}
 
+/// A credential the organisation's key policy accepts, verified with webauthn-rs.
+pub(crate) struct Verified {
+    pub credential: Credential,
+    pub aaguid: uuid::Uuid,
+    pub attested: bool,
+}
+
+impl Verified {
+    pub fn credential_json(&self) -> Result<String, Refusal> {
+        serde_json::to_string(&self.credential).map_err(|error| {
+            tracing::error!(%error, "a verified credential does not serialize");
+            Refusal::from(StoreError::Corrupt("credential".into()))
+        })
+    }
+}
+
+/// The attestation checked against the ceremony and the key policy: the signature and
+/// certificate chain (when attestation is enforced), the relying party, user presence and
+/// verification, the algorithm, then the model allow- and block-lists. Refusals name the
+/// key model when the policy knows its name.
+pub(crate) fn verify(state: &AppState, request: &Decoded, registration: &RegistrationState) -> Result<Verified, Refusal> {
+    let policy = attestation_policy(state);
     let cas = policy.ca_list().map_err(|error| {
         tracing::error!(%error, "the attestation policy is unusable");
         Refusal::from(crate::graph_error::GraphError::new(StatusCode::INTERNAL_SERVER_ERROR, "generalException", "The directory's attestation policy is misconfigured."))
     })?;
-    let raw_id = request.summary.credential_id.clone();
+    let aaguid = request.summary.aaguid;
+    let named = |aaguid| aaguid_message(Some(aaguid), policy.model_name(aaguid));
     let response = RegisterPublicKeyCredential {
-        id: request.id,
-        raw_id,
+        id: request.id.clone(),
+        raw_id: request.summary.credential_id.clone(),
         response: AuthenticatorAttestationResponseRaw {
-            attestation_object: request.attestation_object,
-            client_data_json: request.client_data_json,
+            attestation_object: request.attestation_object.clone(),
+            client_data_json: request.client_data_json.clone(),
             transports: None,
         },
         type_: "public-key".into(),
-        extensions: request.extensions,
+        extensions: request.extensions.clone(),
     };
     let rp = relying_party(&state.config)?;
-    let credential: Credential = rp
-        .register_credential(&response, &registration, cas.as_ref())
-        .map_err(|error| explain(&error, &state.config, Some(request.summary.aaguid)))?;
-
+    let credential = rp.register_credential(&response, registration, cas.as_ref()).map_err(|error| {
+        let refusal = explain(&error, &state.config, Some(aaguid));
+        if refusal.reason == "aaguid" { Refusal::bad_request("aaguid", named(aaguid)) } else { refusal }
+    })?;
     // Key restrictions apply whether or not attestation is enforced (with it, webauthn-rs
     // has refused other models already).
-    let aaguid = request.summary.aaguid;
     if !policy.allows(aaguid) {
-        return Err(Refusal::bad_request("aaguid", aaguid_message(Some(aaguid))));
+        return Err(Refusal::bad_request("aaguid", named(aaguid)));
     }
+    Ok(Verified { credential, aaguid, attested: cas.is_some() })
+}
+
+async fn try_register(state: &AppState, target: &Target, body: NewFido2Method) -> Result<Passkey, Refusal> {
+    let request = decode(body)?;
+    if state.store.passkey_by_credential_id(&request.summary.credential_id).await?.is_some() {
+        return Err(already_registered());
+    }
+    let registration = take_registration(state, target, &request).await?;
+    let verified = verify(state, &request, &registration)?;
     let passkey = Passkey {
-        method_id: uuid::Uuid::new_v4(),
+        method_id: uuid::Uuid::new_v4().to_string(),
         user: target.user.id,
-        credential_id: credential.cred_id.clone(),
-        credential_json: serde_json::to_string(&credential).map_err(|error| {
-            tracing::error!(%error, "a verified credential does not serialize");
-            Refusal::from(StoreError::Corrupt("credential".into()))
-        })?,
-        aaguid,
-        model: policy.model_name(aaguid).to_owned(),
+        credential_id: verified.credential.cred_id.to_vec(),
+        credential_json: verified.credential_json()?,
+        aaguid: verified.aaguid,
+        model: attestation_policy(state).model_name(verified.aaguid).to_owned(),
         display_name: request.display_name,
-        attestation_level: if cas.is_some() { "attested" } else { "notAttested" }.to_owned(),
-        created: now,
-        sign_count: credential.counter,
+        attestation_level: if verified.attested { "attested" } else { "notAttested" }.to_owned(),
+        created: state.clock.now(),
+        sign_count: verified.credential.counter,
     };
     match state.store.add_passkey(&passkey).await {
         Ok(()) => Ok(passkey),
-        Err(StoreError::CredentialExists) => Err(already()),
+        Err(StoreError::CredentialExists) => Err(already_registered()),
         Err(error) => Err(error.into()),
     }
 }

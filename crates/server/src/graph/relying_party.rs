@@ -85,7 +85,7 @@ pub fn explain(error: &WebauthnError, config: &ServerConfig, aaguid: Option<uuid
         E::AttestationStatementSigInvalid | E::AttestationStatementSigMissing => {
             ("attestation_signature", "The attestation signature does not verify: the attestationObject was changed or made by something else.".to_owned())
         }
-        E::AttestationUntrustedAaguid => ("aaguid", aaguid_message(aaguid)),
+        E::AttestationUntrustedAaguid => ("aaguid", aaguid_message(aaguid, "")),
         E::AttestationCertificateAAGUIDMismatch => ("aaguid", "The attestation certificate names another security key model than the authenticator data.".to_owned()),
         E::AttestationChainNotTrusted(_)
         | E::AttestationNotVerifiable
@@ -129,10 +129,12 @@ pub fn explain(error: &WebauthnError, config: &ServerConfig, aaguid: Option<uuid
     Refusal::bad_request(reason, message)
 }
 
-pub fn aaguid_message(aaguid: Option<uuid::Uuid>) -> String {
-    match aaguid {
-        Some(aaguid) => format!("The security key model (AAGUID {aaguid}) is not allowed by your organization."),
-        None => "The security key model is not allowed by your organization.".to_owned(),
+/// The refusal of a key model, naming it when its name is known (`model`, may be empty).
+pub fn aaguid_message(aaguid: Option<uuid::Uuid>, model: &str) -> String {
+    match (aaguid, model.trim()) {
+        (Some(aaguid), "") => format!("The security key model (AAGUID {aaguid}) is not allowed by your organization."),
+        (Some(aaguid), model) => format!("The security key model {model} (AAGUID {aaguid}) is not allowed by your organization."),
+        (None, _) => "The security key model is not allowed by your organization.".to_owned(),
     }
 }
 

@@ -19,7 +19,7 @@ use super::{
     encoding::{self, b64url},
     methods,
     register::{challenge_of, spent_challenge},
-    relying_party::{Refusal, TIMEOUT_MS, explain, relying_party, user_handle},
+    relying_party::{Refusal, TIMEOUT_MS, explain, relying_party},
     target::Target,
 };
 use crate::{
@@ -42,7 +42,7 @@ pub async fn begin(State(state): State<AppState>, target: Target) -> Result<Json
         user: target.user.id,
         kind: CeremonyKind::Authentication,
         state_json: serde_json::to_string(&authentication).map_err(|error| internal(format!("sign-in state: {error}")))?,
-        method_id: Some(passkey.method_id),
+        method_id: Some(passkey.method_id.clone()),
         expires: state.clock.now() + state.config.challenge_lifetime,
     };
     state.store.save_ceremony(&Sha256::digest(challenge).into(), &ceremony).await?;
@@ -110,14 +110,14 @@ async fn try_finish(state: &AppState, target: &Target, body: Assertion) -> Resul
     if !encoding::matches(&body.id, &passkey.credential_id) {
         return Err(Refusal::bad_request("credential", "The answer is from another credential than this method's."));
     }
-    if user_handle_sent.as_ref().is_some_and(|handle| *handle != user_handle(target.user.id)) {
+    if user_handle_sent.as_ref().is_some_and(|handle| *handle != target.user.handle()) {
         return Err(Refusal::bad_request("user_handle", "The security key answered for another user (the userHandle is not this user's)."));
     }
 
     let hash: [u8; 32] = Sha256::digest(&challenge).into();
     let ceremony = state.store.take_ceremony(&hash, target.user.id, CeremonyKind::Authentication, state.clock.now()).await?;
     let ceremony = ceremony.ok_or_else(spent_challenge)?;
-    if ceremony.method_id != Some(passkey.method_id) {
+    if ceremony.method_id.as_deref() != Some(passkey.method_id.as_str()) {
         return Err(Refusal::bad_request("challenge", "This challenge was issued for a test sign-in with another method."));
     }
     let authentication: AuthenticationState = serde_json::from_str(&ceremony.state_json).map_err(|error| {
@@ -143,7 +143,7 @@ async fn try_finish(state: &AppState, target: &Target, body: Assertion) -> Resul
         credential.backup_state = result.backup_state();
         credential.backup_eligible = result.backup_eligible();
         let json = serde_json::to_string(&credential).map_err(|_| Refusal::from(StoreError::Corrupt("credential".into())))?;
-        state.store.update_passkey_credential(passkey.method_id, &json, credential.counter).await?;
+        state.store.update_passkey_credential(&passkey.method_id, &json, credential.counter).await?;
     }
     Ok((passkey, credential.counter))
 }

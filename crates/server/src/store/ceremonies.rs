@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{
-    OffsetDateTime, Store, StoreError, StoreResult, decode_optional_uuid, decode_time, decode_uuid,
+    OffsetDateTime, Store, StoreError, StoreResult, decode_time, decode_uuid,
     encode_time, encode_uuid,
 };
 
@@ -38,7 +38,7 @@ pub struct Ceremony {
     /// The verifier's serialized ceremony state, opaque here.
     pub state_json: String,
     /// The authentication method the ceremony is about, if any.
-    pub method_id: Option<uuid::Uuid>,
+    pub method_id: Option<String>,
     pub expires: OffsetDateTime,
 }
 
@@ -58,7 +58,7 @@ impl Store {
         .bind(encode_uuid(ceremony.user))
         .bind(ceremony.kind.as_str())
         .bind(&ceremony.state_json)
-        .bind(ceremony.method_id.map(encode_uuid))
+        .bind(ceremony.method_id.as_deref())
         .bind(encode_time(ceremony.expires)?)
         .execute(&self.pool)
         .await?;
@@ -97,7 +97,7 @@ impl Store {
             user: decode_uuid(row.try_get("user_id")?)?,
             kind: CeremonyKind::parse(row.try_get("kind")?)?,
             state_json: row.try_get("state_json")?,
-            method_id: decode_optional_uuid(row.try_get("method_id")?)?,
+            method_id: row.try_get("method_id")?,
             expires: decode_time(row.try_get("expires")?)?,
         };
         Ok((now < ceremony.expires).then_some(ceremony))
@@ -111,7 +111,7 @@ mod tests {
     use super::super::testing;
     use super::*;
 
-    fn ceremony(user: uuid::Uuid, kind: CeremonyKind, method_id: Option<uuid::Uuid>) -> Ceremony {
+    fn ceremony(user: uuid::Uuid, kind: CeremonyKind, method_id: Option<String>) -> Ceremony {
         Ceremony {
             user,
             kind,
@@ -133,7 +133,7 @@ mod tests {
         let test_sign_in = ceremony(
             ada.id,
             CeremonyKind::Authentication,
-            Some(uuid::Uuid::new_v4()),
+            Some(uuid::Uuid::new_v4().to_string()),
         );
         let (reg_hash, auth_hash) = ([1_u8; 32], [2_u8; 32]);
         store.save_ceremony(&reg_hash, &registration).await.unwrap();

@@ -214,7 +214,7 @@ mod tests {
             .fetch_one(&reopened.pool)
             .await
             .unwrap();
-        assert_eq!(migrations, 1);
+        assert_eq!(migrations, 2, "each migration applied once");
     }
 
     #[tokio::test]

@@ -11,7 +11,8 @@ use super::{
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Passkey {
-    pub method_id: uuid::Uuid,
+    /// Graph's `id` of the method: a UUID in the demo directory, an opaque string in Entra.
+    pub method_id: String,
     pub user: uuid::Uuid,
     pub credential_id: Vec<u8>,
     /// The verifier's serialized credential (public key, counter, flags), opaque here.
@@ -26,7 +27,7 @@ pub struct Passkey {
 
 fn passkey_from_row(row: &SqliteRow) -> StoreResult<Passkey> {
     Ok(Passkey {
-        method_id: decode_uuid(row.try_get("method_id")?)?,
+        method_id: row.try_get("method_id")?,
         user: decode_uuid(row.try_get("user_id")?)?,
         credential_id: row.try_get("credential_id")?,
         credential_json: row.try_get("credential_json")?,
@@ -49,7 +50,7 @@ impl Store {
                   display_name, attestation_level, created, sign_count)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(encode_uuid(passkey.method_id))
+        .bind(&passkey.method_id)
         .bind(encode_uuid(passkey.user))
         .bind(&passkey.credential_id)
         .bind(&passkey.credential_json)
@@ -90,7 +91,7 @@ impl Store {
     pub async fn passkey(
         &self,
         user: uuid::Uuid,
-        method_id: uuid::Uuid,
+        method_id: &str,
     ) -> StoreResult<Option<Passkey>> {
         sqlx::query(
             "SELECT method_id, user_id, credential_id, credential_json, aaguid, model,
@@ -99,7 +100,7 @@ impl Store {
              WHERE user_id = ? AND method_id = ?",
         )
         .bind(encode_uuid(user))
-        .bind(encode_uuid(method_id))
+        .bind(method_id)
         .fetch_optional(&self.pool)
         .await?
         .as_ref()
@@ -129,11 +130,11 @@ impl Store {
     pub async fn delete_passkey(
         &self,
         user: uuid::Uuid,
-        method_id: uuid::Uuid,
+        method_id: &str,
     ) -> StoreResult<bool> {
         let deleted = sqlx::query("DELETE FROM passkeys WHERE user_id = ? AND method_id = ?")
             .bind(encode_uuid(user))
-            .bind(encode_uuid(method_id))
+            .bind(method_id)
             .execute(&self.pool)
             .await?;
         Ok(deleted.rows_affected() == 1)
@@ -144,7 +145,7 @@ impl Store {
     /// stays); either way nothing changes and it is logged, not an error.
     pub async fn update_passkey_credential(
         &self,
-        method_id: uuid::Uuid,
+        method_id: &str,
         credential_json: &str,
         sign_count: u32,
     ) -> StoreResult<()> {
@@ -153,7 +154,7 @@ impl Store {
         )
         .bind(credential_json)
         .bind(i64::from(sign_count))
-        .bind(encode_uuid(method_id))
+        .bind(method_id)
         .bind(i64::from(sign_count))
         .execute(&self.pool)
         .await?;
@@ -173,7 +174,7 @@ mod tests {
 
     fn passkey(user: uuid::Uuid, credential_id: &[u8], created: OffsetDateTime) -> Passkey {
         Passkey {
-            method_id: uuid::Uuid::new_v4(),
+            method_id: uuid::Uuid::new_v4().to_string(),
             user,
             credential_id: credential_id.to_vec(),
             credential_json: r#"{"cred":"opaque"}"#.into(),
@@ -213,16 +214,16 @@ mod tests {
         assert_eq!(store.passkeys(uuid::Uuid::new_v4()).await.unwrap(), []);
 
         assert_eq!(
-            store.passkey(ada.id, first.method_id).await.unwrap(),
+            store.passkey(ada.id, &first.method_id).await.unwrap(),
             Some(first.clone())
         );
         assert_eq!(
-            store.passkey(grace.id, first.method_id).await.unwrap(),
+            store.passkey(grace.id, &first.method_id).await.unwrap(),
             None,
             "not hers"
         );
         assert_eq!(
-            store.passkey(ada.id, uuid::Uuid::new_v4()).await.unwrap(),
+            store.passkey(ada.id, &uuid::Uuid::new_v4().to_string()).await.unwrap(),
             None
         );
 
@@ -233,11 +234,11 @@ mod tests {
         assert_eq!(store.passkey_by_credential_id(&[2, 0]).await.unwrap(), None);
 
         store
-            .update_passkey_credential(second.method_id, r#"{"cred":"newer"}"#, u32::MAX)
+            .update_passkey_credential(&second.method_id, r#"{"cred":"newer"}"#, u32::MAX)
             .await
             .unwrap();
         let updated = store
-            .passkey(ada.id, second.method_id)
+            .passkey(ada.id, &second.method_id)
             .await
             .unwrap()
             .unwrap();
@@ -253,20 +254,20 @@ mod tests {
         );
         // Updating a method that is gone changes nothing and is no error.
         store
-            .update_passkey_credential(uuid::Uuid::new_v4(), "{}", 1)
+            .update_passkey_credential(&uuid::Uuid::new_v4().to_string(), "{}", 1)
             .await
             .unwrap();
 
         assert!(
             !store
-                .delete_passkey(grace.id, first.method_id)
+                .delete_passkey(grace.id, &first.method_id)
                 .await
                 .unwrap(),
             "not hers"
         );
-        assert!(store.delete_passkey(ada.id, first.method_id).await.unwrap());
+        assert!(store.delete_passkey(ada.id, &first.method_id).await.unwrap());
         assert!(
-            !store.delete_passkey(ada.id, first.method_id).await.unwrap(),
+            !store.delete_passkey(ada.id, &first.method_id).await.unwrap(),
             "gone already"
         );
         assert_eq!(store.passkeys(ada.id).await.unwrap().len(), 1);
@@ -302,7 +303,7 @@ mod tests {
         }
         // A reused method id is another matter.
         let mut reused = passkey(ada.id, b"other", now);
-        reused.method_id = store.passkeys(ada.id).await.unwrap()[0].method_id;
+        reused.method_id = store.passkeys(ada.id).await.unwrap()[0].method_id.clone();
         assert!(matches!(
             store.add_passkey(&reused).await,
             Err(StoreError::Database(_))

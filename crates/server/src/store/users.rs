@@ -15,6 +15,16 @@ pub struct User {
     pub upn: String,
     pub display_name: String,
     pub created: OffsetDateTime,
+    /// Broker mode: the user handle Entra's options gave this user. `None` in the demo
+    /// directory (see [`User::handle`]).
+    pub entra_handle: Option<Vec<u8>>,
+}
+
+impl User {
+    /// The user handle their passkeys carry: Entra's, or the demo directory's own.
+    pub fn handle(&self) -> Vec<u8> {
+        self.entra_handle.clone().unwrap_or_else(|| crate::graph::user_handle(self.id))
+    }
 }
 
 /// The form of a UPN that lookups and the uniqueness constraint use.
@@ -28,6 +38,7 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
         upn: row.try_get("upn")?,
         display_name: row.try_get("display_name")?,
         created: decode_time(row.try_get("created")?)?,
+        entra_handle: row.try_get("user_handle")?,
     })
 }
 
@@ -44,6 +55,7 @@ impl Store {
             upn: upn.to_owned(),
             display_name: display_name.to_owned(),
             created: now,
+            entra_handle: None,
         };
         let inserted = sqlx::query(
             "INSERT INTO users (id, upn, upn_lower, display_name, created)
@@ -64,7 +76,7 @@ impl Store {
     }
 
     pub async fn user_by_upn(&self, upn: &str) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT id, upn, display_name, created FROM users WHERE upn_lower = ?")
+        sqlx::query("SELECT id, upn, display_name, created, user_handle FROM users WHERE upn_lower = ?")
             .bind(upn_key(upn))
             .fetch_optional(&self.pool)
             .await?
@@ -73,8 +85,48 @@ impl Store {
             .transpose()
     }
 
+    /// Broker mode: records the Entra user `id` (their object id) who is acting, so their
+    /// ceremonies, passkeys and audit events have a row to belong to. The UPN and name
+    /// are refreshed from the token each time. A UPN another object id held (Entra lets
+    /// UPNs be renamed and reused) is taken over: the stale row keeps its object id as its
+    /// UPN, so nothing of it is lost.
+    pub async fn remember_user(
+        &self,
+        id: uuid::Uuid,
+        upn: &str,
+        display_name: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<User> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET upn = id, upn_lower = id WHERE upn_lower = ? AND id <> ?")
+            .bind(upn_key(upn))
+            .bind(encode_uuid(id))
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query(
+            "INSERT INTO users (id, upn, upn_lower, display_name, created) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET upn = excluded.upn, upn_lower = excluded.upn_lower,
+                                            display_name = excluded.display_name",
+        )
+        .bind(encode_uuid(id))
+        .bind(upn)
+        .bind(upn_key(upn))
+        .bind(display_name)
+        .bind(encode_time(now)?)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        self.user_by_id(id).await?.ok_or_else(|| StoreError::Corrupt("a user just remembered".into()))
+    }
+
+    /// Broker mode: keeps the user handle Entra gave the user (it does not change).
+    pub async fn set_entra_handle(&self, id: uuid::Uuid, handle: &[u8]) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET user_handle = ? WHERE id = ?").bind(handle).bind(encode_uuid(id)).execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn user_by_id(&self, id: uuid::Uuid) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT id, upn, display_name, created FROM users WHERE id = ?")
+        sqlx::query("SELECT id, upn, display_name, created, user_handle FROM users WHERE id = ?")
             .bind(encode_uuid(id))
             .fetch_optional(&self.pool)
             .await?
@@ -128,6 +180,21 @@ mod tests {
             store.user_by_upn("éve@EXAMPLE.com").await.unwrap(),
             Some(eve)
         );
+    }
+
+    #[tokio::test]
+    async fn remembered_users_follow_their_token() {
+        let (_db, store, ada) = testing::store_with_user("users-remember").await;
+        let (oid, later) = (uuid::Uuid::new_v4(), testing::now() + time::Duration::hours(1));
+        let grace = store.remember_user(oid, "grace@example.com", "Grace", testing::now()).await.unwrap();
+        assert_eq!((grace.id, grace.upn.as_str(), grace.created), (oid, "grace@example.com", testing::now()));
+        // Renamed in the directory: same row, new name, created kept.
+        let renamed = store.remember_user(oid, "grace.hopper@example.com", "Grace Hopper", later).await.unwrap();
+        assert_eq!((renamed.upn.as_str(), renamed.display_name.as_str(), renamed.created), ("grace.hopper@example.com", "Grace Hopper", testing::now()));
+        // Ada's old UPN reused by another object id: the newcomer gets it, Ada keeps her row.
+        let newcomer = store.remember_user(uuid::Uuid::new_v4(), &ada.upn.to_uppercase(), "New", later).await.unwrap();
+        assert_eq!(store.user_by_upn(&ada.upn).await.unwrap(), Some(newcomer));
+        assert_eq!(store.user_by_id(ada.id).await.unwrap().unwrap().upn, ada.id.to_string());
     }
 
     #[tokio::test]
