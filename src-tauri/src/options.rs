@@ -28,6 +28,13 @@ pub struct Options {
     /// The tap2key onboarding service to register keys with, e.g. https://onboarding.contoso.com
     #[arg(long, value_name = "URL")]
     pub service: Option<String>,
+    /// Microsoft Entra ID through tap2key's onboarding service at this address, e.g.
+    /// https://onboarding.contoso.com (with --broker-scope, --tenant and --client-id).
+    #[arg(long, value_name = "URL", conflicts_with = "service")]
+    pub broker: Option<String>,
+    /// The onboarding service's scope in your tenant, e.g. api://tap2key-onboarding/Passkeys.Register
+    #[arg(long, value_name = "SCOPE")]
+    pub broker_scope: Option<String>,
     /// The organisation's tenant (domain or id).
     #[arg(long)]
     pub tenant: Option<String>,
@@ -73,12 +80,41 @@ impl Options {
     pub fn overrides(&self) -> Overrides {
         Overrides {
             service: self.service.clone(),
+            broker: self.broker.clone(),
+            broker_scope: self.broker_scope.clone(),
             tenant: self.tenant.clone(),
             client_id: self.client_id.clone(),
             kiosk: self.kiosk.then_some(true),
             idle_timeout_seconds: self.idle_timeout,
             language: self.language.clone(),
-            ..Overrides::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Options;
+
+    #[test]
+    fn entra_through_the_broker_from_the_command_line() {
+        let options = Options::try_parse_from([
+            "tap2key",
+            "--broker",
+            "https://onboarding.contoso.com",
+            "--broker-scope",
+            "api://tap2key-onboarding/Passkeys.Register",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            "11111111-2222-3333-4444-555555555555",
+        ])
+        .unwrap();
+        let overrides = options.overrides();
+        assert_eq!(overrides.broker.as_deref(), Some("https://onboarding.contoso.com"));
+        assert_eq!(overrides.broker_scope.as_deref(), Some("api://tap2key-onboarding/Passkeys.Register"));
+        assert_eq!(overrides.tenant.as_deref(), Some("contoso.onmicrosoft.com"));
+        assert!(Options::try_parse_from(["tap2key", "--broker", "https://a.example", "--service", "https://b.example"]).is_err(), "one kind of directory");
     }
 }

@@ -48,7 +48,9 @@ pub(crate) fn from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]
 /// graph/register.rs and graph/relying_party.rs):
 ///
 /// - "This security key is already registered …" → [`DirectoryError::AlreadyRegistered`]
-/// - "The security key model (AAGUID …) is not allowed by your organization." and
+/// - "The security key model (AAGUID …) is not allowed by your organization.", any other
+///   "not allowed" that names an AAGUID or a key restriction (Graph's own wording is not
+///   documented), and
 ///   "The security key's attestation is not from a certificate authority your
 ///   organization trusts …" → [`DirectoryError::ModelNotAllowed`]
 /// - "The challenge in clientDataJSON has expired, was already used, or was not issued
@@ -59,7 +61,10 @@ pub(crate) fn classify_bad_request(code: String, message: String) -> DirectoryEr
     let has = |needle: &str| words.contains(needle);
     if has("already registered") {
         DirectoryError::AlreadyRegistered { message }
-    } else if has("not allowed by your organization") || (has("attestation") && has("trust")) {
+    } else if has("not allowed by your organization")
+        || (has("not allowed") && (has("aaguid") || has("key restriction")))
+        || (has("attestation") && has("trust"))
+    {
         DirectoryError::ModelNotAllowed { message }
     } else if has("challenge") && (has("expired") || has("already used") || has("not issued")) {
         DirectoryError::ChallengeExpired
@@ -88,6 +93,10 @@ mod tests {
         assert_eq!(classify(message), DirectoryError::ModelNotAllowed { message: message.into() });
         let message = "The security key model is not allowed by your organization.";
         assert_eq!(classify(message), DirectoryError::ModelNotAllowed { message: message.into() });
+        let message = "The security key model with AAGUID 74617032-6b65-792d-766b-65792d303031 is not allowed by the FIDO2 key restriction policy of this organization.";
+        assert_eq!(classify(message), DirectoryError::ModelNotAllowed { message: message.into() });
+        let message = "Query options are not allowed on this request.";
+        assert!(matches!(classify(message), DirectoryError::Refused { .. }));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use tap2key_flow::{Cleanup, Failure, Intent, Onboarding, OnboardingConfig, PinPolicy, SignInMode, Step};
-use tap2key_entra_stand_in::{Fault, Fido2Policy, Route};
+use tap2key_entra_stand_in::{Enforcement, Fault, Fido2Policy, KeyRestrictions, Route};
 use tap2key_keys::KeyPorts;
 use tap2key_virtual_key::{VirtualKey, VirtualKeyConfig};
 use uuid::Uuid;
@@ -148,4 +148,42 @@ async fn a_challenge_that_aged_while_naming_is_renewed_with_one_more_touch() {
     reach(&job.flow, "done").await;
     assert_eq!(entra.stand_in.fido2_methods(job.oid).len(), 1);
     assert_eq!(job.key.credentials().len(), 1, "the passkey for the spent challenge was removed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_an_expired_app_token_are_handled_out_of_sight() {
+    let entra = Entra::start("job-throttled").await;
+    let job = Job::start(&entra).await;
+    entra.stand_in.fail_next(Route::CreationOptions, 1, Fault::TooManyRequests { retry_after_seconds: 1 });
+    reach(&job.flow, "choosePin").await;
+    job.flow.send(Intent::ChoosePin { pin: PIN.into(), again: PIN.into() });
+    reach(&job.flow, "namingKey").await;
+    // The broker's Graph token runs out between the options and the registration.
+    entra.stand_in.expire_app_tokens();
+    job.flow.send(Intent::NameKey { name: "Ada's key".into() });
+    reach(&job.flow, "done").await;
+    assert!(!job.flow.history().iter().any(|m| m.step == "failed"), "the person saw no failure");
+    assert_eq!(entra.token_requests(), 2, "one new app token after the 401");
+    assert_eq!(entra.stand_in.fido2_methods(job.oid).len(), 1);
+    assert!(entra.stand_in.violations().is_empty(), "{:#?}", entra.stand_in.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entras_own_key_restriction_is_said_in_its_words_and_leaves_nothing_behind() {
+    // The broker's own policy lets every model through; Entra's blocks this one.
+    let entra = Entra::start_with("job-entra-blocks", |config| config.attestation = Default::default()).await;
+    let aaguid = Uuid::from_bytes(VirtualKey::new(VirtualKeyConfig::default()).unwrap().model().aaguid);
+    entra.stand_in.set_fido2_policy(Fido2Policy {
+        key_restrictions: Some(KeyRestrictions { enforcement_type: Enforcement::Block, aa_guids: vec![aaguid] }),
+        ..Fido2Policy::default()
+    });
+    let job = Job::start(&entra).await;
+    job.choose_pin_and_name().await;
+    let (failure, cleanup) = job.failure().await;
+    let Failure::ModelNotAllowed { message, .. } = failure else { panic!("{failure:?}") };
+    assert!(message.contains(&aaguid.to_string()), "Graph's words, naming the model: {message}");
+    assert_eq!(cleanup, [Cleanup::PasskeyRemovedFromKey]);
+    assert!(job.key.credentials().is_empty());
+    assert!(entra.stand_in.fido2_methods(job.oid).is_empty());
+    assert!(entra.broker.state.store.passkeys(job.oid).await.unwrap().is_empty());
 }
