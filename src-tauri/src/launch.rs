@@ -35,6 +35,10 @@ impl Launch {
             settings.idle_timeout = Duration::from_secs(seconds);
         }
         let ports = KeyPorts::new(true);
+        #[cfg(feature = "e2e")]
+        if options.e2e_virtual_key && !options.demo {
+            crate::e2e::plug_in_virtual_key(&ports)?;
+        }
         let (directory, demo) = if options.demo {
             let demo = Demo::start(&ports, &options.demo_setup).await?;
             (DirectoryConfig::demo(demo.server.base_url()), Some(demo))

@@ -53,6 +53,11 @@ pub struct Options {
     /// How the demo is set up (for tests and for showing particular situations).
     #[command(flatten)]
     pub demo_setup: DemoSetup,
+    /// End-to-end tests only: a virtual key (touched by itself) plugged in, whatever the
+    /// directory, so a real directory's path can be driven without a physical key.
+    #[cfg(feature = "e2e")]
+    #[arg(long, hide = true)]
+    pub e2e_virtual_key: bool,
 }
 
 /// Hidden knobs of `--demo`, for the end-to-end tests and for showing a situation on purpose.

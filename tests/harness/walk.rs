@@ -202,7 +202,7 @@ impl<'a> Walk<'a> {
                }}
                pass.value = {pass};
                window.e2eSubmitted = true;
-               form.querySelector('button[type=submit]').click();
+               form.querySelector('button[type=submit], input[type=submit]').click();
              }})()",
             pass = json!(pass),
         );
