@@ -24,15 +24,24 @@ APT_BUILD=(build-essential pkg-config curl wget file libssl-dev libwebkit2gtk-4.
 # ImageMagick's import photographs the whole display (the sign-in window too).
 APT_E2E=(xvfb xauth x11-utils webkit2gtk-driver dbus-x11 fonts-dejavu-core matchbox-window-manager wmctrl imagemagick)
 
+# What the VM stage needs: qemu (software emulation is enough) and busybox for the guest's
+# /init (the static one, unless a busybox is there already: the two packages conflict, and
+# the VM test copies a dynamic one's libraries too). Without recommends: qemu's would pull
+# in a GUI and firmware.
+APT_VM=(qemu-system-x86)
+[ -x /bin/busybox ] || APT_VM+=(busybox-static)
+
+# `ensure_apt [--lean] package...`: --lean skips recommended packages.
 ensure_apt() {
-  local missing=() package
+  local missing=() package lean=()
+  if [ "${1:-}" = --lean ]; then lean=(--no-install-recommends); shift; fi
   for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
   done
   [ ${#missing[@]} -eq 0 ] && return
   say "installing system packages: ${missing[*]}"
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "${missing[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "${lean[@]}" "${missing[@]}"
 }
 
 ensure_rust() {
@@ -84,4 +93,57 @@ ensure_tauri_driver() {
 build_ui() {
   say "building the UI"
   (cd "$ROOT/ui" && npm run --silent build)
+}
+
+# The guest kernel for the VM stage (crates/uhid/tests/vm.rs): Debian's current
+# linux-image, fetched with `apt-get download` and unpacked, never installed. Kept in
+# .tools/vm/kernel: `vmlinuz`, the modules uhid needs (uncompressed: busybox's insmod reads
+# no xz) and `modules.order` (dependencies first, from each module's depends=, since the
+# package ships no modules.dep). The .deb stays in .tools/vm for the next unpack.
+VM_KIT="$TOOLS/vm/kernel"
+VM_MODULES=(uhid hid-generic)
+
+ensure_vm_kernel() {
+  [ -f "$VM_KIT/ready" ] && return
+  local package deb unpacked version
+  package="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
+  [ -n "$package" ] || die "no Debian kernel package found (apt-cache depends linux-image-amd64): run apt-get update"
+  mkdir -p "$TOOLS/vm"
+  deb="$(ls "$TOOLS/vm/${package}_"*.deb 2>/dev/null | head -n1 || true)"
+  if [ -z "$deb" ]; then
+    say "fetching the VM tests' guest kernel ($package, unpacked only)"
+    rm -f "$TOOLS/vm/"linux-image-*.deb
+    (cd "$TOOLS/vm" && apt-get download -q "$package" 2>&1) | { grep -v '^W: Download is performed unsandboxed' >&2 || true; }
+    ls "$TOOLS/vm/${package}_"*.deb >/dev/null 2>&1 || die "apt-get download $package failed"
+    deb="$(ls "$TOOLS/vm/${package}_"*.deb | head -n1)"
+  fi
+  unpacked="$(mktemp -d)"
+  dpkg-deb -x "$deb" "$unpacked"
+  version="$(ls "$unpacked/lib/modules" | head -n1)"
+  rm -rf "$VM_KIT"; mkdir -p "$VM_KIT/modules"
+  cp "$unpacked/boot/vmlinuz-$version" "$VM_KIT/vmlinuz"
+  local order=() name
+  for name in "${VM_MODULES[@]}"; do vm_add_module "$unpacked/lib/modules/$version" "$name"; done
+  printf '%s\n' "${order[@]}" >"$VM_KIT/modules.order"
+  echo "$package $version" >"$VM_KIT/ready"
+  rm -rf "$unpacked"
+}
+
+# Copies module $2 (after its dependencies) from the tree $1 into the kit, once; appends
+# it to `order`. A module built into the kernel has no file and is skipped.
+vm_add_module() {
+  local tree="$1" name="${2//_/-}" file plain dep
+  for dep in "${order[@]}"; do [ "$dep" = "$name" ] && return; done
+  file="$(find "$tree" -name "$name.ko*" -o -name "${name//-/_}.ko*" | head -n1)"
+  [ -n "$file" ] || return 0
+  plain="$VM_KIT/modules/$name.ko"
+  case "$file" in
+    *.ko.xz) xz -dc "$file" >"$plain" ;;
+    *.ko.zst) zstd -qdc "$file" >"$plain" ;;
+    *.ko.gz) gzip -dc "$file" >"$plain" ;;
+    *) cp "$file" "$plain" ;;
+  esac
+  # The depends= entry of the module's .modinfo section (NUL-separated strings).
+  for dep in $(tr '\0' '\n' <"$plain" | sed -n 's/^depends=//p' | tr ',' ' '); do vm_add_module "$tree" "$dep"; done
+  order+=("$name")
 }

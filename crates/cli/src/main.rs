@@ -12,6 +12,7 @@ mod logging;
 mod outcome;
 mod pin_input;
 mod render;
+mod result_out;
 mod settings;
 mod terminal;
 
@@ -42,6 +43,7 @@ const CLOSE_PATIENCE: Duration = Duration::from_secs(15);
 
 fn main() -> ExitCode {
     let (args, directory_from_env) = args::parse();
+    result_out::divert();
     logging::init(args.verbose);
     // Read here and nowhere else; it is never printed, logged or passed on.
     let token_from_env = std::env::var("TAP2KEY_ACCESS_TOKEN").ok().map(Zeroizing::new);

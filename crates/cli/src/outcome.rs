@@ -68,9 +68,9 @@ impl Ending {
     /// The result on standard output.
     pub fn print(&self, json: bool) {
         if json {
-            println!("{}", serde_json::to_string(&self.report()).expect("the report serializes"));
+            crate::result_out::line(&serde_json::to_string(&self.report()).expect("the report serializes"));
         } else if let Self::Registered(key) = self {
-            println!("Registered \"{}\" and signed in with it: the key works. (method id {})", key.name, key.method_id);
+            crate::result_out::line(&format!("Registered \"{}\" and signed in with it: the key works. (method id {})", key.name, key.method_id));
         }
         // A failure has no result; its words went to standard error and its kind is the exit code.
     }

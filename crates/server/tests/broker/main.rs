@@ -252,3 +252,43 @@ async fn tokens_signed_with_a_rotated_key_are_accepted() {
     grace.list().await.unwrap();
     no_violations(&entra);
 }
+
+#[tokio::test]
+async fn no_token_pass_or_challenge_reaches_the_brokers_log() {
+    let entra = Entra::start("secrets").await;
+    let oid = entra.stand_in.add_user("ada@contoso.test", "Ada Lovelace");
+    let pass = entra.stand_in.issue_tap(oid, time::Duration::hours(1), true);
+    let sign_in = tap2key_directory::SignIn::begin(&entra.app, &entra.http, "ada@contoso.test").await.unwrap();
+    let url = sign_in.authorize_url().clone();
+    let (typed, tokens) = tokio::join!(tap2key_directory::testing::type_tap(&entra.http, &url, "ada@contoso.test", &pass), sign_in.finish());
+    typed.unwrap();
+    let token = tokens.unwrap().access_token;
+    let options: Value = entra
+        .http
+        .get(format!("{}/v1.0/me/authentication/fido2Methods/creationOptions", entra.broker.base_url()))
+        .bearer_auth(token.secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let challenge = options["publicKey"]["challenge"].as_str().unwrap().to_owned();
+    let graph = tap2key_directory::Graph::me(&entra.app, entra.http.clone(), token.clone());
+    let mut key = SecurityKey::new();
+    let options = graph.creation_options().await.unwrap();
+    let made = key.make_credential(&options).unwrap();
+    let method = graph.register("Ada's key", &options, &made).await.unwrap();
+    let test = graph.begin_test_sign_in(&method.id).await.unwrap();
+    let assertion = key.get_assertion(&test);
+    graph.finish_test_sign_in(&method.id, &test, &assertion).await.unwrap();
+
+    let logs = setup::logs();
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(text.contains("an Entra access token was accepted"), "the broker's own trace was captured");
+    assert!(!text.contains(token.secret()), "the user's access token is in the log");
+    assert!(!text.contains("eyJ"), "something like a JWT (a user or app token, a client assertion) is in the log");
+    assert!(!text.contains(&pass), "the pass is in the log");
+    assert!(!text.contains(&challenge[..40]), "a challenge is in the log");
+    assert!(!text.contains("BEGIN"), "a key or certificate is in the log");
+}

@@ -6,7 +6,10 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex, OnceLock},
+};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use reqwest::Url;
@@ -47,8 +50,7 @@ impl Entra {
 
     /// The broker trusting the virtual key's model, adjusted by `configure`.
     pub async fn start_with(name: &str, configure: impl FnOnce(&mut ServerConfig)) -> Self {
-        // Shown for failing tests only (the test writer); webauthn-rs kept at info as in main.rs.
-        let _ = tracing_subscriber::fmt().with_env_filter("debug,webauthn_rs_core=info,hyper=info,hyper_util=info,reqwest=info,sqlx=info,h2=info,rustls=info").with_test_writer().try_init();
+        logs();
         let stand_in = StandIn::start(StandInConfig::default()).await;
         stand_in.register_certificate(&pem_der(CERT_PEM));
         let credential = GraphCredential::Certificate { private_key_pem: KEY_PEM.to_owned().into(), certificate_der: pem_der(CERT_PEM) };
@@ -127,6 +129,40 @@ impl Drop for Entra {
             path.push(suffix);
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+/// Everything logged in this test binary, at every level of our crates (the stand-in,
+/// which plays Microsoft's side, excepted): for tests that scan it for secrets. Also
+/// printed, so a failing test shows it. webauthn-rs stays at info, as main.rs keeps it.
+pub fn logs() -> Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER
+        .get_or_init(|| {
+            let buffer = Arc::new(Mutex::new(Vec::new()));
+            let writer = LogWriter(buffer.clone());
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("trace,tap2key_entra_stand_in=off,webauthn_rs_core=info,hyper=info,hyper_util=info,reqwest=debug,sqlx=info,h2=info,rustls=info,tower=info")
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .try_init();
+            buffer
+        })
+        .clone()
+}
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        print!("{}", String::from_utf8_lossy(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
