@@ -24,7 +24,8 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Starts `tauri-driver` on `display` and waits until it accepts connections.
+/// Starts `tauri-driver` on `display` and waits until it and the native WebDriver behind it
+/// accept connections.
 /// The app's own output (it inherits the driver's) goes to `log`.
 pub fn start_tauri_driver(display: &Display, log: &Path) -> (Guarded, u16) {
     let (port, native_port) = (free_port(), free_port());
@@ -45,9 +46,13 @@ pub fn start_tauri_driver(display: &Display, log: &Path) -> (Guarded, u16) {
         .unwrap_or_else(|e| panic!("tauri-driver did not start ({e}); scripts/test installs it"));
     let driver = Guarded(child);
     let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < PATIENCE, "tauri-driver never listened on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
+    // tauri-driver listens before the WebKitWebDriver it starts does; a session asked for in
+    // between fails at once ("client error (Connect)"), which a cold first run shows.
+    for (listener, what) in [(port, "tauri-driver"), (native_port, "WebKitWebDriver")] {
+        while TcpStream::connect(("127.0.0.1", listener)).is_err() {
+            assert!(started.elapsed() < PATIENCE, "{what} never listened on port {listener}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     (driver, port)
 }
