@@ -215,15 +215,9 @@ async fn deleting_goes_to_graph_and_the_kept_key_goes_too() {
 async fn the_broker_acts_for_the_signed_in_user_only() {
     let entra = Entra::start("only-self").await;
     let grace = entra.stand_in.add_user("grace@contoso.test", "Grace Hopper");
-    let token = {
-        let oid = entra.stand_in.add_user("eve@contoso.test", "Eve");
-        let pass = entra.stand_in.issue_tap(oid, time::Duration::hours(1), false);
-        let sign_in = tap2key_directory::SignIn::begin(&entra.app, &entra.http, "eve@contoso.test").await.unwrap();
-        let url = sign_in.authorize_url().clone();
-        let (typed, tokens) = tokio::join!(tap2key_directory::testing::type_tap(&entra.http, &url, "eve@contoso.test", &pass), sign_in.finish());
-        typed.unwrap();
-        tokens.unwrap().access_token
-    };
+    let eve = entra.stand_in.add_user("eve@contoso.test", "Eve");
+    let pass = entra.stand_in.issue_tap(eve, time::Duration::hours(1), false);
+    let token = entra.access_token("eve@contoso.test", &pass).await;
     let other = tap2key_directory::Graph::user(&entra.app, entra.http.clone(), token, &grace.to_string());
     assert!(matches!(other.creation_options().await, Err(DirectoryError::Forbidden { .. })));
     assert!(entra.graph_calls().is_empty(), "nothing reached Graph");
@@ -258,11 +252,7 @@ async fn no_token_pass_or_challenge_reaches_the_brokers_log() {
     let entra = Entra::start("secrets").await;
     let oid = entra.stand_in.add_user("ada@contoso.test", "Ada Lovelace");
     let pass = entra.stand_in.issue_tap(oid, time::Duration::hours(1), true);
-    let sign_in = tap2key_directory::SignIn::begin(&entra.app, &entra.http, "ada@contoso.test").await.unwrap();
-    let url = sign_in.authorize_url().clone();
-    let (typed, tokens) = tokio::join!(tap2key_directory::testing::type_tap(&entra.http, &url, "ada@contoso.test", &pass), sign_in.finish());
-    typed.unwrap();
-    let token = tokens.unwrap().access_token;
+    let token = entra.access_token("ada@contoso.test", &pass).await;
     let options: Value = entra
         .http
         .get(format!("{}/v1.0/me/authentication/fido2Methods/creationOptions", entra.broker.base_url()))

@@ -13,7 +13,7 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use reqwest::Url;
-use tap2key_directory::{DirectoryConfig, Graph, SignIn, testing::type_tap};
+use tap2key_directory::{AccessToken, DirectoryConfig, Graph, SignIn, testing::type_tap};
 use tap2key_entra_stand_in::{StandIn, StandInConfig};
 use tap2key_keys::{
     Assertion, CancelToken, Key, KeyError, NewCredential, Pin,
@@ -100,11 +100,16 @@ impl Entra {
     }
 
     pub async fn sign_in(&self, upn: &str, pass: &str) -> Graph {
+        Graph::me(&self.app, self.http.clone(), self.access_token(upn, pass).await)
+    }
+
+    /// The app's sign-in at the stand-in, the pass typed on its page: the broker's token.
+    pub async fn access_token(&self, upn: &str, pass: &str) -> AccessToken {
         let sign_in = SignIn::begin(&self.app, &self.http, upn).await.unwrap();
         let url = sign_in.authorize_url().clone();
         let (typed, tokens) = tokio::join!(type_tap(&self.http, &url, upn, pass), sign_in.finish());
         typed.unwrap();
-        Graph::me(&self.app, self.http.clone(), tokens.unwrap().access_token)
+        tokens.unwrap().access_token
     }
 
     /// The Graph requests the broker made, as `METHOD path`, without the token endpoint's.
