@@ -120,9 +120,13 @@ async fn enrol(settings: Settings, renderer: &mut Renderer) -> Ending {
     });
     renderer.prompting = pins.is_interactive();
     let answers = Answers { user: settings.user, open_browser, name: settings.name, pins, wait_for_key: settings.wait_for_key };
+    // Biased, Ctrl-C first: its handler is installed when first polled, which must come
+    // before the drive's first poll, since that may already print a prompt (the flow runs
+    // on another thread) and a script may answer the prompt with SIGINT at once.
     let ending = tokio::select! {
-        ending = drive::drive(&flow, answers, renderer) => ending,
+        biased;
         _ = tokio::signal::ctrl_c() => Ending::Stopped(Stop::Interrupted),
+        ending = drive::drive(&flow, answers, renderer) => ending,
     };
 
     let interrupted = matches!(ending, Ending::Stopped(Stop::Interrupted));

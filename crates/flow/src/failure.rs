@@ -136,7 +136,7 @@ impl Failure {
             Self::SignInNotTrusted => vec![SignInAgain],
             Self::DirectoryUnreachable | Self::DirectoryUnavailable => vec![Retry, StartOver],
             Self::SessionExpired => vec![SignInAgain],
-            Self::SelfServiceNotSupported => vec![AskIt],
+            Self::SelfServiceNotSupported => vec![AskIt, StartOver],
             Self::DirectoryRefused { .. } => vec![Retry, AskIt],
             Self::NotPermitted { .. } => vec![AskIt, StartOver],
             Self::AlreadyRegistered => vec![UseAnotherKey, StartOver],
@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(Failure::from_directory(&failed, "m"), Failure::TestSignInFailed { message: "The signature does not verify.".into() });
         let Failure::TestSignInFailed { message } = Failure::from_directory(&DirectoryError::TestSignInUnavailable, "m") else { panic!() };
         assert!(message.contains("Microsoft Graph has no test sign-in"), "{message}");
-        assert_eq!(Failure::from_directory(&DirectoryError::SelfServiceNotSupported, "m").ways_forward(), [WayForward::AskIt]);
+        assert_eq!(Failure::from_directory(&DirectoryError::SelfServiceNotSupported, "m").ways_forward(), [WayForward::AskIt, WayForward::StartOver]);
     }
 
     #[test]

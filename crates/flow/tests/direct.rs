@@ -143,7 +143,7 @@ async fn microsoft_refusing_me_means_the_organisation_needs_the_onboarding_servi
     let body = json!({"error": {"code": "methodNotAllowed", "message": "The method is not supported for this URL.", "innerError": {}}});
     let (failure, ways, untouched) = refused_by_graph("direct-405", StatusCode::METHOD_NOT_ALLOWED, body).await;
     assert_eq!(failure, Failure::SelfServiceNotSupported);
-    assert_eq!(ways, [WayForward::AskIt]);
+    assert_eq!(ways, [WayForward::AskIt, WayForward::StartOver]);
     assert!(untouched, "nothing was done to the key");
 }
 
