@@ -166,7 +166,7 @@ pub async fn until(flow: &Onboarding, what: &str, wanted: impl Fn(&Step) -> bool
     let new_failure = |step: &Step| matches!(step, Step::Failed { .. }) && (!at_failure || flow.history().len() > seen);
     match flow.wait_for(PATIENCE, |step| wanted(step) || new_failure(step)).await {
         Ok(step) if wanted(&step) => step,
-        Ok(step) | Err(step) => panic!("expected {what}, the flow is at {step:?}"),
+        Ok(step) | Err(step) => panic!("expected {what}, the flow is at {step:?}; steps so far: {:?}", history(flow)),
     }
 }
 
